@@ -1,0 +1,102 @@
+"""Settings, read from `TENANTRY_*` environment variables and `.env`."""
+
+import os
+import secrets
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET_LENGTH = 32
+WEAK_SECRETS = frozenset({"changethis", "changeme", "secret", "dev", "development", "tenantry"})
+SECRET_FILE_NAME = "secret_key"  # noqa: S105  (a file name)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TENANTRY_", env_file=".env", env_ignore_empty=True, extra="ignore"
+    )
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL; when unset, an embedded PostgreSQL runs in `data_dir`.",
+    )
+    data_dir: Path = Field(default=Path(".tenantry"), description="Embedded PostgreSQL and keys.")
+    dev: bool = Field(default=False, description="Development mode: allows weak secrets.")
+    secret_key: SecretStr | None = Field(default=None, description="Signs tokens and cursors.")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    access_token_ttl: timedelta = timedelta(minutes=5)
+    refresh_token_ttl: timedelta = timedelta(days=1)
+
+    pool_size: int = Field(default=10, ge=1, le=200)
+    pool_max_overflow: int = Field(default=10, ge=0, le=200)
+    pool_timeout: float = Field(default=10.0, gt=0)
+    statement_timeout_ms: int = Field(default=30_000, ge=0)
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "text"] = "json"
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url.removeprefix(prefix)
+        raise ValueError("must be a postgresql:// URL")
+
+    @model_validator(mode="after")
+    def _require_strong_secret(self) -> "Settings":
+        if self.secret_key is None:
+            if self.database_url is not None and not self.dev:
+                raise ValueError(
+                    "TENANTRY_SECRET_KEY must be set when TENANTRY_DATABASE_URL is "
+                    "(or set TENANTRY_DEV=1 to generate one in the data folder)"
+                )
+            self.secret_key = SecretStr(load_or_create_secret(self.data_dir))
+        secret = self.secret_key.get_secret_value()
+        weak = secret.lower() in WEAK_SECRETS or len(secret) < MIN_SECRET_LENGTH
+        if weak and not self.dev:
+            raise ValueError(
+                f"TENANTRY_SECRET_KEY is a default or shorter than {MIN_SECRET_LENGTH} characters"
+            )
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def secret(self) -> str:
+        assert self.secret_key is not None
+        return self.secret_key.get_secret_value()
+
+
+def load_or_create_secret(data_dir: Path) -> str:
+    """Return the secret persisted in `data_dir`, creating it (mode 0600) on first use."""
+    path = data_dir / SECRET_FILE_NAME
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
+    return secret
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

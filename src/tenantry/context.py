@@ -1,0 +1,27 @@
+"""What is known about the request being served, for logs and error bodies."""
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass
+class RequestInfo:
+    id: str
+    method: str
+    path: str
+    database_id: str | None = None
+
+
+_current: ContextVar[RequestInfo | None] = ContextVar("tenantry_request", default=None)
+
+
+def current_request() -> RequestInfo | None:
+    return _current.get()
+
+
+def enter_request(info: RequestInfo) -> object:
+    return _current.set(info)
+
+
+def leave_request(token: object) -> None:
+    _current.reset(token)  # type: ignore[arg-type]

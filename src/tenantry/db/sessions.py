@@ -1,0 +1,71 @@
+"""Sessions of the two planes, and the one place that chooses a database's schema.
+
+A request gets one connection and one transaction, committed before the response is sent.
+Both planes' sessions share it, so a data-plane write and its control-plane bookkeeping
+(idempotency records, counters) commit or roll back together.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, NewType
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from tenantry.db.schema_names import quote
+
+ControlSession = NewType("ControlSession", AsyncSession)
+TenantSession = NewType("TenantSession", AsyncSession)
+
+
+async def bind_schema(connection: AsyncConnection, schema: str) -> AsyncConnection:
+    """Point every data-plane statement on `connection` at `schema`.
+
+    The translation lives on this checkout of the connection only: it is gone when the
+    connection returns to the pool, so no tenant state survives the request.
+    """
+    quote(schema)  # refuses anything but a server-made name
+    return await connection.execution_options(schema_translate_map={None: schema})
+
+
+def _session(connection: AsyncConnection) -> AsyncSession:
+    return AsyncSession(
+        bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only"
+    )
+
+
+async def open_tenant_session(connection: AsyncConnection, schema: str) -> TenantSession:
+    return TenantSession(_session(await bind_schema(connection, schema)))
+
+
+async def _request_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    engine: AsyncEngine = request.app.state.engine
+    async with engine.connect() as connection, connection.begin():
+        yield connection
+
+
+RequestConnection = Annotated[AsyncConnection, Depends(_request_connection, scope="function")]
+
+
+async def _control_session(connection: RequestConnection) -> AsyncIterator[ControlSession]:
+    session = _session(connection)
+    try:
+        yield ControlSession(session)
+        await session.flush()
+    finally:
+        await session.close()
+
+
+ControlDB = Annotated[ControlSession, Depends(_control_session, scope="function")]
+
+
+@asynccontextmanager
+async def tenant_session(engine: AsyncEngine, schema: str) -> AsyncIterator[TenantSession]:
+    """A committed unit of work in one schema, for the CLI and the worker."""
+    async with engine.connect() as connection, connection.begin():
+        session = await open_tenant_session(connection, schema)
+        try:
+            yield session
+            await session.flush()
+        finally:
+            await session.close()

@@ -1,0 +1,228 @@
+"""Errors as data, and the one renderer that turns any of them into problem+json.
+
+The body carries RFC 9457's members, a stable `code`, the fields in error (400 only), and
+the `error_code` / `error_name` / `error_data` convention of the databases API.
+"""
+
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from tenantry.context import current_request
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class TenantryError(Exception):
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "SERVER_ERROR"
+    error_code: ClassVar[int] = 0
+    error_name: ClassVar[str] = "ServerError"
+    default_detail: ClassVar[str] = "The server failed to answer this request."
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: Mapping[str, list[str]] | None = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.detail = detail or self.default_detail
+        self.errors = dict(errors) if errors else None
+        self.data = dict(data) if data else {}
+        self.headers = dict(headers) if headers else {}
+        super().__init__(self.detail)
+
+    @property
+    def title(self) -> str:
+        return HTTPStatus(self.status).phrase
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": f"urn:tenantry:problem:{self.code.lower().replace('_', '-')}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code,
+            "message": self.detail,
+            "error_code": self.error_code,
+            "error_name": self.error_name,
+            "error_data": {"name": self.code, **self.data},
+        }
+        if self.errors is not None:
+            body["errors"] = self.errors
+        return body
+
+
+class BadRequest(TenantryError):
+    status = 400
+    code = "BAD_REQUEST"
+    error_code = 40
+    error_name = "WrongData"
+    default_detail = "The request is not valid."
+
+
+class ValidationFailed(BadRequest):
+    code = "VALIDATION_ERROR"
+    default_detail = "Some fields are not valid."
+
+
+class Unauthorized(TenantryError):
+    status = 401
+    code = "UNAUTHORIZED"
+    error_code = 21
+    error_name = "AuthError"
+    default_detail = "Credentials are missing or not valid."
+
+
+class Forbidden(TenantryError):
+    status = 403
+    code = "FORBIDDEN"
+    error_code = 50
+    error_name = "ForbiddenError"
+    default_detail = "You have no permission to do this."
+
+
+class NotFound(TenantryError):
+    status = 404
+    code = "NOT_FOUND"
+    error_code = 60
+    error_name = "NotFoundError"
+    default_detail = "Nothing was found here."
+
+
+class MethodNotAllowed(TenantryError):
+    status = 405
+    code = "METHOD_NOT_ALLOWED"
+    error_code = 40
+    error_name = "WrongData"
+    default_detail = "This method is not allowed on this resource."
+
+
+class Conflict(TenantryError):
+    status = 409
+    code = "CONFLICT"
+    error_code = 42
+    error_name = "DuplicatedError"
+    default_detail = "The request conflicts with the current state."
+
+
+class PayloadTooLarge(TenantryError):
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"
+    error_code = 40
+    error_name = "WrongData"
+    default_detail = "The request body is too large."
+
+
+class UnsupportedMediaType(TenantryError):
+    status = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    error_code = 40
+    error_name = "WrongData"
+    default_detail = "This content type is not accepted here."
+
+
+class TooManyRequests(TenantryError):
+    status = 429
+    code = "TOO_MANY_REQUESTS"
+    error_code = 2
+    error_name = "TooManyRequests"
+    default_detail = "Too many requests; retry later."
+
+
+class ServiceUnavailable(TenantryError):
+    status = 503
+    code = "SERVICE_UNAVAILABLE"
+    default_detail = "The service is not available right now; retry later."
+
+
+class ServerError(TenantryError):
+    """An unexpected failure; its cause is logged, never sent."""
+
+
+BY_STATUS: dict[int, type[TenantryError]] = {
+    cls.status: cls
+    for cls in (
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        Conflict,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        TooManyRequests,
+        ServiceUnavailable,
+    )
+}
+
+
+def from_status(status: int, headers: Mapping[str, str] | None = None) -> TenantryError:
+    cls = BY_STATUS.get(status)
+    if cls is not None:
+        return cls(headers=headers)
+    error = BadRequest(headers=headers) if status < 500 else ServerError(headers=headers)
+    error.status = status  # type: ignore[misc]  # an HTTP status with no class of its own
+    with suppress(ValueError):
+        error.detail = HTTPStatus(status).phrase
+    return error
+
+
+def field_errors(errors: Sequence[Any]) -> dict[str, list[str]]:
+    """Pydantic errors as `{field: [messages]}`, naming only the fields in error."""
+    fields: dict[str, list[str]] = {}
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ())]
+        if location and location[0] in ("body", "query", "path", "header", "cookie"):
+            location = location[1:] if len(location) > 1 else location
+        if error.get("type") == "json_invalid":
+            location = ["body"]
+            message = f"Invalid JSON: {error.get('ctx', {}).get('error', 'cannot be parsed')}"
+        else:
+            message = str(error.get("msg", "Invalid value"))
+        fields.setdefault(".".join(location) or "body", []).append(message)
+    return fields
+
+
+def problem_response(error: TenantryError) -> JSONResponse:
+    body = error.body()
+    request = current_request()
+    if request is not None:
+        body["instance"] = request.path
+        body["request_id"] = request.id
+    return JSONResponse(
+        body, status_code=error.status, headers=error.headers, media_type=PROBLEM_JSON
+    )
+
+
+def as_problem(exc: Exception) -> TenantryError:
+    if isinstance(exc, TenantryError):
+        return exc
+    if isinstance(exc, RequestValidationError):
+        fields = field_errors(exc.errors())
+        return ValidationFailed(f"Not valid: {', '.join(sorted(fields))}.", errors=fields)
+    if isinstance(exc, HTTPException):
+        if exc.status_code == 400:  # FastAPI could not decode the body (bad UTF-8, too deep)
+            return ValidationFailed(
+                "The request body is not valid JSON.",
+                errors={"body": ["Not valid UTF-8 JSON, or nested too deeply."]},
+            )
+        return from_status(exc.status_code, exc.headers)
+    return ServerError()
+
+
+async def _handle(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(as_problem(exc))
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    for exc_class in (TenantryError, RequestValidationError, HTTPException):
+        app.add_exception_handler(exc_class, _handle)

@@ -1,0 +1,104 @@
+"""The outermost layer of every request: its id, its size limit, its log line, its last
+line of defence against an unexpected exception."""
+
+import logging
+import re
+import time
+import uuid
+
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tenantry.context import RequestInfo, enter_request, leave_request
+from tenantry.errors import PayloadTooLarge, ServerError, as_problem, problem_response
+
+logger = logging.getLogger("tenantry.request")
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+class BodyTooLarge(HTTPException):
+    """Raised while a body is read, so that the framework's error handling renders it."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413)
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        info = RequestInfo(id=_request_id(scope), method=scope["method"], path=scope["path"])
+        token = enter_request(info)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = info.id
+            await send(message)
+
+        received = 0
+
+        async def receive_within_limit() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise BodyTooLarge
+            return message
+
+        try:
+            if _declared_length(scope) > self.max_body_bytes:
+                await problem_response(PayloadTooLarge())(scope, receive, send_with_id)
+            else:
+                await self.app(scope, receive_within_limit, send_with_id)
+        except Exception as exc:
+            problem = as_problem(exc)
+            if isinstance(problem, ServerError):
+                logger.exception("unhandled error", extra={"fields": _fields(info)})
+            if not response_started:
+                await problem_response(problem)(scope, receive, send_with_id)
+        finally:
+            duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            fields = {**_fields(info), "status": status, "duration_ms": duration_ms}
+            logger.info("request", extra={"fields": fields})
+            leave_request(token)
+
+
+def _fields(info: RequestInfo) -> dict[str, object]:
+    return {
+        "request_id": info.id,
+        "method": info.method,
+        "path": info.path,
+        "database_id": info.database_id,
+    }
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            candidate: str = value.decode("latin-1")
+            if REQUEST_ID.fullmatch(candidate):
+                return candidate
+    return uuid.uuid4().hex
+
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0

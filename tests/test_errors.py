@@ -1,0 +1,181 @@
+"""Every error path answers with the same problem+json body and the right status."""
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tenantry.errors import PROBLEM_JSON
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status
+    assert response.headers["content-type"] == PROBLEM_JSON
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["type"] == f"urn:tenantry:problem:{code.lower().replace('_', '-')}"
+    assert body["title"]
+    assert body["detail"]
+    assert body["error_data"]["name"] == code
+    assert isinstance(body["error_code"], int)
+    assert body["error_name"]
+    assert body["request_id"] == response.headers["x-request-id"]
+    assert ("errors" in body) == (status == 400 and code == "VALIDATION_ERROR")
+    return body
+
+
+class TestNotFoundAndMethod:
+    async def test_unknown_route(self, client: httpx.AsyncClient) -> None:
+        body = assert_problem(await client.get("/no/such/route"), 404, "NOT_FOUND")
+        assert body["error_code"] == 60
+        assert body["error_name"] == "NotFoundError"
+        assert body["instance"] == "/no/such/route"
+
+    async def test_wrong_method(self, client: httpx.AsyncClient) -> None:
+        response = await client.delete("/healthz")
+        assert_problem(response, 405, "METHOD_NOT_ALLOWED")
+        assert "GET" in response.headers["allow"]
+
+
+class TestValidation:
+    async def test_only_fields_in_error_are_listed(self, client: httpx.AsyncClient) -> None:
+        response = await client.post("/_probe/widgets", json={"name": "", "count": 3})
+        body = assert_problem(response, 400, "VALIDATION_ERROR")
+        assert list(body["errors"]) == ["name"]
+        assert body["error_code"] == 40
+        assert body["error_name"] == "WrongData"
+
+    async def test_several_fields(self, client: httpx.AsyncClient) -> None:
+        response = await client.post("/_probe/widgets", json={"name": "x" * 11, "count": "many"})
+        body = assert_problem(response, 400, "VALIDATION_ERROR")
+        assert set(body["errors"]) == {"name", "count"}
+        assert all(isinstance(messages, list) and messages for messages in body["errors"].values())
+
+    async def test_missing_field(self, client: httpx.AsyncClient) -> None:
+        body = assert_problem(
+            await client.post("/_probe/widgets", json={"name": "a"}), 400, "VALIDATION_ERROR"
+        )
+        assert body["errors"] == {"count": ["Field required"]}
+
+    async def test_invalid_json(self, client: httpx.AsyncClient) -> None:
+        response = await client.post(
+            "/_probe/widgets",
+            content=b'{"name": "a",',
+            headers={"content-type": "application/json"},
+        )
+        body = assert_problem(response, 400, "VALIDATION_ERROR")
+        assert list(body["errors"]) == ["body"]
+
+    async def test_invalid_utf8(self, client: httpx.AsyncClient) -> None:
+        response = await client.post(
+            "/_probe/widgets",
+            content=b'{"name": "\xff\xfe", "count": 1}',
+            headers={"content-type": "application/json"},
+        )
+        assert_problem(response, 400, "VALIDATION_ERROR")
+
+    @pytest.mark.parametrize("body", [b"", b"[]", b"null", b"42", b'"text"'])
+    async def test_body_of_the_wrong_shape(self, client: httpx.AsyncClient, body: bytes) -> None:
+        response = await client.post(
+            "/_probe/widgets", content=body, headers={"content-type": "application/json"}
+        )
+        assert_problem(response, 400, "VALIDATION_ERROR")
+
+    async def test_deeply_nested_json(self, client: httpx.AsyncClient) -> None:
+        nested = "[" * 100_000 + "]" * 100_000
+        response = await client.post(
+            "/_probe/widgets",
+            content=f'{{"name": "a", "count": 1, "note": {nested}}}',
+            headers={"content-type": "application/json"},
+        )
+        assert_problem(response, 400, "VALIDATION_ERROR")
+
+    @pytest.mark.parametrize("limit", ["0", "101", "-5", "abc", "9" * 400])
+    async def test_query_out_of_range(self, client: httpx.AsyncClient, limit: str) -> None:
+        response = await client.get("/_probe/widgets", params={"limit": limit})
+        body = assert_problem(response, 400, "VALIDATION_ERROR")
+        assert list(body["errors"]) == ["limit"]
+
+    async def test_valid_request_passes(self, client: httpx.AsyncClient) -> None:
+        response = await client.post("/_probe/widgets", json={"name": "ok", "count": 1})
+        assert response.status_code == 201
+        assert response.json() == {"name": "ok", "count": 1, "note": None}
+
+
+class TestBodyLimits:
+    async def test_declared_length_over_the_limit(
+        self, client: httpx.AsyncClient, settings: Any
+    ) -> None:
+        payload = json.dumps({"name": "a", "count": 1, "note": "x" * settings.max_body_bytes})
+        response = await client.post(
+            "/_probe/widgets", content=payload, headers={"content-type": "application/json"}
+        )
+        assert_problem(response, 413, "PAYLOAD_TOO_LARGE")
+
+    async def test_streamed_body_over_the_limit(
+        self, client: httpx.AsyncClient, settings: Any
+    ) -> None:
+        chunk = b"x" * 65536
+        chunks = settings.max_body_bytes // len(chunk) + 2
+
+        async def stream() -> AsyncIterator[bytes]:
+            yield b'{"name": "a", "count": 1, "note": "'
+            for _ in range(chunks):
+                yield chunk
+            yield b'"}'
+
+        response = await client.post(
+            "/_probe/widgets", content=stream(), headers={"content-type": "application/json"}
+        )
+        assert_problem(response, 413, "PAYLOAD_TOO_LARGE")
+
+
+class TestMediaType:
+    @pytest.mark.parametrize(
+        "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
+    )
+    async def test_non_json_body(self, client: httpx.AsyncClient, content_type: str) -> None:
+        response = await client.post(
+            "/_probe/widgets",
+            content=b'{"name": "a", "count": 1}',
+            headers={"content-type": content_type},
+        )
+        assert_problem(response, 415, "UNSUPPORTED_MEDIA_TYPE")
+
+    async def test_json_with_charset_and_suffix(self, client: httpx.AsyncClient) -> None:
+        for content_type in ("application/json; charset=utf-8", "application/merge-patch+json"):
+            response = await client.post(
+                "/_probe/widgets",
+                content=b'{"name": "a", "count": 1}',
+                headers={"content-type": content_type},
+            )
+            assert response.status_code == 201
+
+
+class TestUnhandledError:
+    async def test_500_hides_the_cause(
+        self, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        response = await client.get("/_probe/crash")
+        body = assert_problem(response, 500, "SERVER_ERROR")
+        assert body["error_code"] == 0
+        assert body["error_name"] == "ServerError"
+        for leak in ("hunter2", "secret", "Traceback", "RuntimeError", "probe.py"):
+            assert leak not in response.text
+        logged = [r for r in caplog.records if r.name == "tenantry.request" and r.exc_info]
+        assert len(logged) == 1
+        assert logged[0].fields["request_id"] == body["request_id"]  # type: ignore[attr-defined]
+        assert "hunter2" in str(logged[0].exc_info[1])  # type: ignore[index]
+
+
+class TestRequestId:
+    async def test_client_request_id_is_kept(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/healthz", headers={"x-request-id": "abc-123"})
+        assert response.headers["x-request-id"] == "abc-123"
+
+    async def test_unsafe_request_id_is_replaced(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/healthz", headers={"x-request-id": "a b\tc" + "x" * 100})
+        assert len(response.headers["x-request-id"]) == 32
