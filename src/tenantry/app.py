@@ -6,7 +6,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tenantry import __version__, health
+from tenantry.auth.tokens import TokenService
 from tenantry.config import Settings, get_settings
+from tenantry.control.accounts import endpoints as accounts_endpoints
+from tenantry.control.api_keys import endpoints as api_keys_endpoints
+from tenantry.control.auth import endpoints as auth_endpoints
 from tenantry.db.engine import create_engine
 from tenantry.errors import add_error_handlers
 from tenantry.logs import configure_logging
@@ -30,9 +34,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="A multi-tenant API server: one PostgreSQL schema per client.",
         lifespan=lifespan,
+        redirect_slashes=False,
     )
     app.state.settings = settings
+    app.state.tokens = TokenService(
+        settings.secret,
+        [old.get_secret_value() for old in settings.previous_secret_keys],
+        access_ttl=settings.access_token_ttl,
+        refresh_ttl=settings.refresh_token_ttl,
+    )
     add_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health.router)
+    for router in (auth_endpoints.router, accounts_endpoints.router, api_keys_endpoints.router):
+        app.include_router(router)
     return app

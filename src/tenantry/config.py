@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".tenantry"), description="Embedded PostgreSQL and keys.")
     dev: bool = Field(default=False, description="Development mode: allows weak secrets.")
     secret_key: SecretStr | None = Field(default=None, description="Signs tokens and cursors.")
+    previous_secret_keys: list[SecretStr] = Field(
+        default_factory=list, description="Tokens signed with these stay valid (rotation)."
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -35,6 +38,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     access_token_ttl: timedelta = timedelta(minutes=5)
     refresh_token_ttl: timedelta = timedelta(days=1)
+    login_window: timedelta = timedelta(minutes=15)
+    login_failures_per_account: int = Field(default=10, ge=1)
+    login_failures_per_address: int = Field(default=50, ge=1)
 
     pool_size: int = Field(default=10, ge=1, le=200)
     pool_max_overflow: int = Field(default=10, ge=0, le=200)

@@ -101,8 +101,8 @@ class NotFound(TenantryError):
 class MethodNotAllowed(TenantryError):
     status = 405
     code = "METHOD_NOT_ALLOWED"
-    error_code = 40
-    error_name = "WrongData"
+    error_code = 70
+    error_name = "MethodNotAllowed"
     default_detail = "This method is not allowed on this resource."
 
 
@@ -141,6 +141,8 @@ class TooManyRequests(TenantryError):
 class ServiceUnavailable(TenantryError):
     status = 503
     code = "SERVICE_UNAVAILABLE"
+    error_code = 1
+    error_name = "ServerUnavailable"
     default_detail = "The service is not available right now; retry later."
 
 

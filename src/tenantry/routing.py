@@ -41,6 +41,16 @@ class TenantryRoute(APIRoute):
 
 
 class Router(APIRouter):
+    """Routes answer with and without their trailing slash, without redirecting."""
+
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("route_class", TenantryRoute)
         super().__init__(**kwargs)
+
+    def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().add_api_route(path, endpoint, **kwargs)
+        if path.endswith("/") and len(path) > 1:
+            alias = {**kwargs, "include_in_schema": False, "operation_id": None}
+            if kwargs.get("name"):
+                alias["name"] = f"{kwargs['name']}_without_slash"
+            super().add_api_route(path.rstrip("/"), endpoint, **alias)

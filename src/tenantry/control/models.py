@@ -1,9 +1,20 @@
 """Control-plane tables, in schema `tenantry`."""
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -45,3 +56,101 @@ class Database(Timestamps, ControlPlaneBase):
     session_id_type: Mapped[str] = mapped_column(String(32), default="uuid")
     core_config: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     extra: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, default=dict)
+
+
+class Role(StrEnum):
+    ROOT = "root"
+    MANAGER = "manager"
+    BACKEND = "backend"
+    FRONTEND = "frontend"
+
+
+class AccountKind(StrEnum):
+    INDIVIDUAL = "individual"
+    SERVICE = "service"
+
+
+ROLES_SQL = "('root', 'manager', 'backend', 'frontend')"
+
+
+class Account(Timestamps, ControlPlaneBase):
+    """A person (email) or a service account (name), with one role in one organization."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        CheckConstraint(f"role IN {ROLES_SQL}", name="role"),
+        CheckConstraint("kind IN ('individual', 'service')", name="kind"),
+        CheckConstraint(
+            "(kind = 'individual' AND email IS NOT NULL AND service_name IS NULL) OR "
+            "(kind = 'service' AND service_name IS NOT NULL AND email IS NULL)",
+            name="identity",
+        ),
+        Index(
+            "uq_accounts_one_root_per_org",
+            "org_id",
+            unique=True,
+            postgresql_where=text("role = 'root'"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(22), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(16))
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    service_name: Mapped[str | None] = mapped_column(String(200), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+
+
+class ApiKey(Timestamps, ControlPlaneBase):
+    """A key for one database; only its prefix and a hash of the whole key are kept."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (CheckConstraint(f"role IN {ROLES_SQL}", name="role"),)
+
+    id: Mapped[str] = mapped_column(String(22), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    database_id: Mapped[str] = mapped_column(
+        ForeignKey("databases.id", ondelete="CASCADE"), index=True
+    )
+    account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RefreshToken(ControlPlaneBase):
+    """One refresh token of a rotation family; reusing a rotated one revokes the family."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[str] = mapped_column(String(22), primary_key=True)
+    family_id: Mapped[str] = mapped_column(String(22), index=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    database_id: Mapped[str | None] = mapped_column(ForeignKey("databases.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginThrottle(ControlPlaneBase):
+    """Failed logins counted per account and per client address."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

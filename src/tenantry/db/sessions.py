@@ -60,6 +60,19 @@ ControlDB = Annotated[ControlSession, Depends(_control_session, scope="function"
 
 
 @asynccontextmanager
+async def detached_session(engine: AsyncEngine) -> AsyncIterator[ControlSession]:
+    """A control-plane transaction of its own, committed even if the request then fails
+    (failed-login counts, revoking a refresh-token family on reuse)."""
+    async with engine.connect() as connection, connection.begin():
+        session = _session(connection)
+        try:
+            yield ControlSession(session)
+            await session.flush()
+        finally:
+            await session.close()
+
+
+@asynccontextmanager
 async def tenant_session(engine: AsyncEngine, schema: str) -> AsyncIterator[TenantSession]:
     """A committed unit of work in one schema, for the CLI and the worker."""
     async with engine.connect() as connection, connection.begin():

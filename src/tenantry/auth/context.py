@@ -1,0 +1,180 @@
+"""Who is calling: the `AuthContext` every router depends on.
+
+Resolution fails closed: no credentials is the anonymous reader of the template; any
+credential that does not fully check out is a 401, never a fall-through to anonymous.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select, update
+
+from tenantry.auth import api_keys
+from tenantry.auth.errors import (
+    ApiKeyExpired,
+    AuthenticationRequired,
+    CredentialsMismatch,
+    InvalidCredentials,
+    RoleForbidden,
+    TokenExpired,
+)
+from tenantry.auth.tokens import ExpiredToken, InvalidToken, TokenService
+from tenantry.context import current_request
+from tenantry.control.models import Account, ApiKey, Database, Role
+from tenantry.db.sessions import ControlDB, ControlSession
+
+ROLE_RANK = {Role.FRONTEND: 0, Role.BACKEND: 1, Role.MANAGER: 2, Role.ROOT: 3}
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+bearer_scheme = HTTPBearer(auto_error=False, description="Access token from a login.")
+x_api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="X-API-Key")
+api_key_scheme = APIKeyHeader(name="Api-Key", auto_error=False, scheme_name="Api-Key")
+
+
+@dataclass(frozen=True)
+class DatabaseRef:
+    id: str
+    org_id: str
+    name: str
+    schema_name: str
+    status: str
+
+    @classmethod
+    def of(cls, database: Database) -> "DatabaseRef":
+        return cls(
+            database.id, database.org_id, database.name, database.schema_name, database.status
+        )
+
+
+@dataclass(frozen=True)
+class AuthContext:
+    org_id: str | None = None
+    account_id: str | None = None
+    api_key_id: str | None = None
+    role: Role | None = None
+    database: DatabaseRef | None = None
+
+    @property
+    def anonymous(self) -> bool:
+        return self.role is None
+
+
+ANONYMOUS = AuthContext()
+
+
+def token_service(request: Request) -> TokenService:
+    service: TokenService = request.app.state.tokens
+    return service
+
+
+async def _from_token(session: ControlSession, tokens: TokenService, token: str) -> AuthContext:
+    try:
+        claims = tokens.decode(token, "access")
+    except ExpiredToken as error:
+        raise TokenExpired from error
+    except InvalidToken as error:
+        raise InvalidCredentials("The access token is not valid.") from error
+    account = await session.get(Account, claims.account_id)
+    if account is None or account.org_id != claims.org_id:
+        raise InvalidCredentials("The account of this token no longer exists.")
+    database = None
+    if claims.database_id is not None:
+        row = await session.get(Database, claims.database_id)
+        if row is None or row.org_id != account.org_id:
+            raise InvalidCredentials("The database of this token no longer exists.")
+        database = DatabaseRef.of(row)
+    return AuthContext(
+        org_id=account.org_id, account_id=account.id, role=Role(account.role), database=database
+    )
+
+
+async def _from_key(session: ControlSession, tokens: TokenService, key: str) -> AuthContext:
+    prefix = api_keys.parse(key)
+    if prefix is None:
+        raise InvalidCredentials("The API key is not valid.")
+    row = (
+        await session.execute(
+            select(ApiKey, Database)
+            .join(Database, Database.id == ApiKey.database_id)
+            .where(ApiKey.prefix == prefix)
+        )
+    ).one_or_none()
+    if row is None or not api_keys.matches(key, row.ApiKey.secret_hash):
+        raise InvalidCredentials("The API key is not valid.")
+    api_key, database = row.ApiKey, row.Database
+    now = tokens.clock()
+    if api_key.revoked_at is not None:
+        raise InvalidCredentials("The API key was revoked.")
+    if api_key.expires_at is not None and api_key.expires_at <= now:
+        raise ApiKeyExpired
+    if api_key.last_used_at is None or api_key.last_used_at < now - LAST_USED_RESOLUTION:
+        await session.execute(
+            update(ApiKey).where(ApiKey.id == api_key.id).values(last_used_at=now)
+        )
+    return AuthContext(
+        org_id=api_key.org_id,
+        api_key_id=api_key.id,
+        role=Role(api_key.role),
+        database=DatabaseRef.of(database),
+    )
+
+
+def _combine(by_token: AuthContext, by_key: AuthContext) -> AuthContext:
+    """A token and a key together: same organization, same database, the lesser role."""
+    if by_token.org_id != by_key.org_id:
+        raise CredentialsMismatch
+    if by_token.database is not None and by_key.database != by_token.database:
+        raise CredentialsMismatch("The access token and the API key name different databases.")
+    assert by_token.role is not None
+    assert by_key.role is not None
+    role = min(by_token.role, by_key.role, key=ROLE_RANK.__getitem__)
+    return replace(by_token, api_key_id=by_key.api_key_id, role=role, database=by_key.database)
+
+
+async def authenticate(
+    request: Request,
+    session: ControlDB,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    x_api_key: Annotated[str | None, Depends(x_api_key_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> AuthContext:
+    if "authorization" in request.headers and bearer is None:
+        raise InvalidCredentials("Use `Authorization: Bearer <access token>`.")
+    if x_api_key is not None and api_key is not None and x_api_key != api_key:
+        raise InvalidCredentials("X-API-Key and Api-Key hold different keys.")
+    tokens = token_service(request)
+    key = x_api_key or api_key
+    by_token = await _from_token(session, tokens, bearer.credentials) if bearer else None
+    by_key = await _from_key(session, tokens, key) if key else None
+    if by_token is not None and by_key is not None:
+        context = _combine(by_token, by_key)
+    else:
+        context = by_token or by_key or ANONYMOUS
+    info = current_request()
+    if info is not None and context.database is not None:
+        info.database_id = context.database.id
+    return context
+
+
+Caller = Annotated[AuthContext, Depends(authenticate)]
+
+
+def allow(*roles: Role) -> Callable[[AuthContext], Awaitable[AuthContext]]:
+    """A dependency that lets only callers with one of `roles` through."""
+
+    async def check(context: Caller) -> AuthContext:
+        if context.role is None:
+            raise AuthenticationRequired
+        if context.role not in roles:
+            raise RoleForbidden(f"Allowed roles: {', '.join(roles)}.")
+        return context
+
+    return check
+
+
+RootOrManager = Annotated[AuthContext, Depends(allow(Role.ROOT, Role.MANAGER))]
+AnyRole = Annotated[AuthContext, Depends(allow(*Role))]

@@ -1,0 +1,42 @@
+"""API keys of the current database: shown once at creation, then only their prefix."""
+
+from fastapi import Request
+
+from tenantry.auth.context import RootOrManager, token_service
+from tenantry.control.api_keys import service
+from tenantry.control.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyRead
+from tenantry.db.sessions import ControlDB
+from tenantry.routing import Router
+
+router = Router(prefix="/v1/api-keys", tags=["api keys"])
+
+
+@router.post("/", status_code=201)
+async def create_api_key(
+    body: ApiKeyCreate, caller: RootOrManager, session: ControlDB, request: Request
+) -> ApiKeyCreated:
+    """Create a key for the current database."""
+    key, secret = await service.create(
+        session,
+        caller,
+        name=body.name,
+        role=body.role,
+        expires_at=body.expires_at,
+        now=token_service(request).clock(),
+    )
+    return ApiKeyCreated(**ApiKeyRead.model_validate(key).model_dump(), key=secret)
+
+
+@router.get("/")
+async def list_api_keys(caller: RootOrManager, session: ControlDB) -> ApiKeyList:
+    """List the current database's keys, never their secrets."""
+    keys = await service.list_keys(session, caller)
+    return ApiKeyList(api_keys=[ApiKeyRead.model_validate(key) for key in keys])
+
+
+@router.delete("/{key_id}/", status_code=204)
+async def revoke_api_key(
+    key_id: str, caller: RootOrManager, session: ControlDB, request: Request
+) -> None:
+    """Revoke a key; requests with it get 401 from now on."""
+    await service.revoke(session, caller, key_id, token_service(request).clock())

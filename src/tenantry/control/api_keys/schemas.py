@@ -1,0 +1,34 @@
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tenantry.control.auth.schemas import Strict
+from tenantry.control.models import Role
+
+
+class ApiKeyCreate(Strict):
+    name: str = Field(default="", max_length=200)
+    role: Role = Role.BACKEND
+    expires_at: datetime | None = None
+
+
+class ApiKeyRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    prefix: str
+    name: str
+    role: Role
+    database_id: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyRead):
+    key: str = Field(description="Shown once: store it now.")
+
+
+class ApiKeyList(BaseModel):
+    api_keys: list[ApiKeyRead]

@@ -1,0 +1,76 @@
+"""API keys of the caller's current database."""
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from tenantry.auth import api_keys
+from tenantry.auth.context import ROLE_RANK, AuthContext
+from tenantry.auth.errors import NoDatabaseSelected, RoleForbidden
+from tenantry.control.models import ApiKey, Role
+from tenantry.db.sessions import ControlSession
+from tenantry.errors import BadRequest, NotFound
+from tenantry.ids import new_id
+
+
+class ApiKeyNotFound(NotFound):
+    code = "API_KEY_NOT_FOUND"
+    default_detail = "No API key of this database has this id."
+
+
+def _database_id(caller: AuthContext) -> str:
+    if caller.database is None:
+        raise NoDatabaseSelected
+    return caller.database.id
+
+
+async def create(
+    session: ControlSession,
+    caller: AuthContext,
+    *,
+    name: str,
+    role: Role,
+    expires_at: datetime | None,
+    now: datetime,
+) -> tuple[ApiKey, str]:
+    assert caller.role is not None
+    assert caller.org_id is not None
+    if ROLE_RANK[role] > ROLE_RANK[caller.role]:
+        raise RoleForbidden("A key cannot have a higher role than its creator.")
+    if expires_at is not None and (expires_at.tzinfo is None or expires_at <= now):
+        raise BadRequest(
+            "expires_at must be a future time with a time zone.",
+            errors={"expires_at": ["Must be in the future, with a time zone."]},
+        )
+    new = api_keys.generate()
+    key = ApiKey(
+        id=new_id(),
+        org_id=caller.org_id,
+        database_id=_database_id(caller),
+        account_id=caller.account_id,
+        name=name,
+        role=role,
+        prefix=new.prefix,
+        secret_hash=new.secret_hash,
+        expires_at=expires_at,
+    )
+    session.add(key)
+    await session.flush()
+    await session.refresh(key)
+    return key, new.key
+
+
+async def list_keys(session: ControlSession, caller: AuthContext) -> list[ApiKey]:
+    query = (
+        select(ApiKey)
+        .where(ApiKey.database_id == _database_id(caller), ApiKey.org_id == caller.org_id)
+        .order_by(ApiKey.created_at)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def revoke(session: ControlSession, caller: AuthContext, key_id: str, now: datetime) -> None:
+    key = await session.get(ApiKey, key_id)
+    if key is None or key.database_id != _database_id(caller) or key.org_id != caller.org_id:
+        raise ApiKeyNotFound
+    key.revoked_at = key.revoked_at or now

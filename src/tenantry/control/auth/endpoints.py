@@ -1,0 +1,115 @@
+"""Registration, login, refresh, logout, and who the caller is."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from tenantry.auth.context import Caller, bearer_scheme, token_service
+from tenantry.auth.errors import AuthenticationRequired, InvalidCredentials
+from tenantry.auth.tokens import InvalidToken
+from tenantry.control.auth.schemas import (
+    IndividualLogin,
+    LoginResponse,
+    RefreshRequest,
+    RegisterRequest,
+    RegisterResponse,
+    ServiceLogin,
+    WhoAmI,
+)
+from tenantry.control.auth.service import AuthService
+from tenantry.db.sessions import ControlDB
+from tenantry.routing import Router
+
+router = Router(prefix="/v1", tags=["auth"])
+
+
+def auth_service(request: Request) -> AuthService:
+    return AuthService(token_service(request), request.app.state.settings, request.app.state.engine)
+
+
+Service = Annotated[AuthService, Depends(auth_service)]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post("/register/", status_code=201)
+async def register(body: RegisterRequest, session: ControlDB, service: Service) -> RegisterResponse:
+    """Create an organization, its root account, its first database and API key."""
+    registered = await service.register(
+        session,
+        email=body.email.lower(),
+        password=body.password,
+        organization_name=body.organization_name,
+    )
+    return RegisterResponse(
+        **registered.login.model_dump(),
+        account_id=registered.account_id,
+        api_key=registered.api_key,
+    )
+
+
+@router.post("/login/individual/")
+async def login_individual(
+    body: IndividualLogin, request: Request, session: ControlDB, service: Service
+) -> LoginResponse:
+    """Log in with email and password, optionally to one database."""
+    return await service.login_individual(
+        session,
+        email=body.email.lower(),
+        password=body.password,
+        address=client_address(request),
+        db_id=body.db_id,
+        db_name=body.db_name,
+    )
+
+
+@router.post("/login/service/")
+async def login_service(
+    body: ServiceLogin, request: Request, session: ControlDB, service: Service
+) -> LoginResponse:
+    """Log in as a service account."""
+    return await service.login_service(
+        session,
+        name=body.name,
+        password=body.password,
+        address=client_address(request),
+        db_id=body.db_id,
+        db_name=body.db_name,
+    )
+
+
+@router.post("/login/refresh-token/")
+async def refresh_token(
+    body: RefreshRequest, session: ControlDB, service: Service
+) -> LoginResponse:
+    """Trade a refresh token for a new pair; each refresh token works once."""
+    return await service.refresh(
+        session, refresh_token=body.refresh_token, db_id=body.db_id, db_name=body.db_name
+    )
+
+
+@router.post("/logout/", status_code=204)
+async def logout(caller: Caller, request: Request, session: ControlDB, service: Service) -> None:
+    """Revoke the refresh tokens of this login."""
+    credentials = await bearer_scheme(request)
+    if caller.account_id is None or credentials is None:
+        raise AuthenticationRequired("Log out with the access token of a login.")
+    try:
+        claims = token_service(request).decode(credentials.credentials, "access")
+    except InvalidToken as error:
+        raise InvalidCredentials from error
+    await service.logout(session, family_id=claims.family_id)
+
+
+@router.get("/whoami/")
+async def whoami(caller: Caller) -> WhoAmI:
+    """The organization, account or key, role and database of the caller."""
+    return WhoAmI(
+        org_id=caller.org_id,
+        account_id=caller.account_id,
+        api_key_id=caller.api_key_id,
+        role=caller.role,
+        database_id=caller.database.id if caller.database else None,
+    )
