@@ -47,13 +47,20 @@ async def _request_connection(request: Request) -> AsyncIterator[AsyncConnection
 RequestConnection = Annotated[AsyncConnection, Depends(_request_connection, scope="function")]
 
 
-async def _control_session(connection: RequestConnection) -> AsyncIterator[ControlSession]:
+@asynccontextmanager
+async def _unit_of_work(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
+    """A session on `connection`, flushed when the block succeeds; never commits."""
     session = _session(connection)
     try:
-        yield ControlSession(session)
+        yield session
         await session.flush()
     finally:
         await session.close()
+
+
+async def _control_session(connection: RequestConnection) -> AsyncIterator[ControlSession]:
+    async with _unit_of_work(connection) as session:
+        yield ControlSession(session)
 
 
 ControlDB = Annotated[ControlSession, Depends(_control_session, scope="function")]
@@ -63,22 +70,18 @@ ControlDB = Annotated[ControlSession, Depends(_control_session, scope="function"
 async def detached_session(engine: AsyncEngine) -> AsyncIterator[ControlSession]:
     """A control-plane transaction of its own, committed even if the request then fails
     (failed-login counts, revoking a refresh-token family on reuse)."""
-    async with engine.connect() as connection, connection.begin():
-        session = _session(connection)
-        try:
-            yield ControlSession(session)
-            await session.flush()
-        finally:
-            await session.close()
+    async with (
+        engine.connect() as connection,
+        connection.begin(),
+        _unit_of_work(connection) as session,
+    ):
+        yield ControlSession(session)
 
 
 @asynccontextmanager
 async def tenant_session(engine: AsyncEngine, schema: str) -> AsyncIterator[TenantSession]:
     """A committed unit of work in one schema, for the CLI and the worker."""
     async with engine.connect() as connection, connection.begin():
-        session = await open_tenant_session(connection, schema)
-        try:
-            yield session
-            await session.flush()
-        finally:
-            await session.close()
+        bound = await bind_schema(connection, schema)
+        async with _unit_of_work(bound) as session:
+            yield TenantSession(session)
