@@ -1,7 +1,8 @@
 """The ASGI application."""
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 
@@ -11,6 +12,8 @@ from tenantry.config import Settings, get_settings
 from tenantry.control.accounts import endpoints as accounts_endpoints
 from tenantry.control.api_keys import endpoints as api_keys_endpoints
 from tenantry.control.auth import endpoints as auth_endpoints
+from tenantry.control.databases import endpoints as databases_endpoints
+from tenantry.control.provisioning.worker import Worker
 from tenantry.db.engine import create_engine
 from tenantry.errors import add_error_handlers
 from tenantry.logs import configure_logging
@@ -19,11 +22,22 @@ from tenantry.middleware import RequestContextMiddleware
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    app.state.engine = create_engine(app.state.settings)
+    settings: Settings = app.state.settings
+    app.state.engine = engine = create_engine(settings)
+    app.state.worker = app.state.worker_task = None
+    if settings.worker:
+        app.state.worker = Worker(
+            engine, pool_size=settings.warm_pool_size, concurrency=settings.worker_concurrency
+        )
+        app.state.worker_task = asyncio.create_task(app.state.worker.run(), name="worker")
     try:
         yield
     finally:
-        await app.state.engine.dispose()
+        if app.state.worker_task is not None:
+            app.state.worker_task.cancel()
+            with suppress(asyncio.CancelledError):
+                await app.state.worker_task
+        await engine.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -46,6 +60,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health.router)
-    for router in (auth_endpoints.router, accounts_endpoints.router, api_keys_endpoints.router):
+    for router in (
+        auth_endpoints.router,
+        accounts_endpoints.router,
+        api_keys_endpoints.router,
+        databases_endpoints.router,
+    ):
         app.include_router(router)
     return app

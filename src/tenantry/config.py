@@ -47,6 +47,18 @@ class Settings(BaseSettings):
     pool_timeout: float = Field(default=10.0, gt=0)
     statement_timeout_ms: int = Field(default=30_000, ge=0)
 
+    worker: bool = Field(default=True, description="Run the provisioning worker in this process.")
+    worker_concurrency: int = Field(default=2, ge=1, le=32, description="Jobs run at once.")
+    warm_pool_size: int = Field(
+        default=4, ge=0, le=1000, description="Empty schemas kept at head for new databases."
+    )
+    migrate_on_start: bool = Field(
+        default=True, description="`serve` migrates every schema before it listens."
+    )
+    migrate_concurrency: int = Field(
+        default=4, ge=1, le=64, description="Connections `tenantry migrate` uses at once."
+    )
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
 

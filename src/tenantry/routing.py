@@ -49,7 +49,7 @@ class Router(APIRouter):
 
     def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().add_api_route(path, endpoint, **kwargs)
-        if path.endswith("/") and len(path) > 1:
+        if path.endswith("/") and (len(path) > 1 or self.prefix):
             alias = {**kwargs, "include_in_schema": False, "operation_id": None}
             if kwargs.get("name"):
                 alias["name"] = f"{kwargs['name']}_without_slash"

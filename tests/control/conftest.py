@@ -1,5 +1,7 @@
+import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -9,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from tenantry.auth.tokens import TokenService, utcnow
+from tenantry.control.provisioning.worker import Worker
 
 PASSWORD = "correct horse battery staple"
 
@@ -58,3 +61,53 @@ def clock(app: FastAPI) -> Iterator[Clock]:
     tokens.clock = clock = Clock()
     yield clock
     tokens.clock = original
+
+
+async def wait_for_status(
+    client: httpx.AsyncClient, headers: dict[str, str], wanted: str = "ready", within: float = 20
+) -> dict[str, Any]:
+    """Poll `GET databases/current/status/` until it says `wanted`."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        response = await client.get("/v1/databases/current/status/", headers=headers)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        if body["status"] == wanted:
+            return body
+        assert asyncio.get_running_loop().time() < deadline, f"still {body} after {within} s"
+        await asyncio.sleep(0.02)
+
+
+async def login_to(client: httpx.AsyncClient, email: str, db_id: str) -> dict[str, str]:
+    response = await client.post(
+        "/v1/login/individual/", json={"email": email, "password": PASSWORD, "db_id": db_id}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+class PausedWorker:
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.worker: Worker = app.state.worker
+
+    async def pause(self) -> None:
+        task: asyncio.Task[None] = self.app.state.worker_task
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+    def resume(self) -> None:
+        if self.app.state.worker_task.done():
+            self.app.state.worker_task = asyncio.create_task(self.worker.run())
+
+
+@pytest.fixture
+async def paused_worker(app: FastAPI) -> AsyncIterator[PausedWorker]:
+    """The app's worker, stopped for the test (until `resume()`) and running after it."""
+    handle = PausedWorker(app)
+    await handle.pause()
+    yield handle
+    handle.resume()
+    vars(handle.worker).pop("max_attempts", None)
+    vars(handle.worker).pop("backoff", None)

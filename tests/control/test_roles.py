@@ -14,6 +14,7 @@ from tests.control.conftest import PASSWORD, Registration, register
 ROLES = ["anonymous", "frontend", "backend", "manager", "root"]
 STAFF = {"manager", "root"}
 EVERYONE = {"frontend", "backend", "manager", "root"}
+BACKEND_UP = {"backend", "manager", "root"}
 
 # (method, path, body, roles allowed)
 MATRIX: list[tuple[str, str, dict[str, object] | None, set[str]]] = [
@@ -36,6 +37,17 @@ MATRIX: list[tuple[str, str, dict[str, object] | None, set[str]]] = [
     ("POST", "/v1/api-keys/", {"role": "frontend"}, STAFF),
     ("DELETE", "/v1/api-keys/{key}/", None, STAFF),
     ("POST", "/v1/logout/", None, EVERYONE),
+    (
+        "POST",
+        "/v1/databases/",
+        {"name": "db", "item_id_type": "uuid", "user_id_type": "uuid"},
+        STAFF,
+    ),
+    ("GET", "/v1/databases/", None, BACKEND_UP),
+    ("GET", "/v1/databases/current/", None, BACKEND_UP),
+    ("PATCH", "/v1/databases/current/", {"description": "changed"}, STAFF),
+    ("DELETE", "/v1/databases/current/", None, STAFF),
+    ("GET", "/v1/databases/current/status/", None, BACKEND_UP),
 ]
 
 
@@ -92,8 +104,8 @@ async def test_role_matrix(
     targets = await _targets(client, org)
     if body is not None and body.get("email") == "@":
         body = {**body, "email": f"n.{uuid.uuid4().hex[:8]}@example.com"}
-    if body is not None and body.get("name") == "svc":
-        body = {**body, "name": f"svc-{uuid.uuid4().hex[:8]}"}
+    if body is not None and body.get("name") in ("svc", "db"):
+        body = {**body, "name": f"{body['name']}-{uuid.uuid4().hex[:8]}"}
     response = await client.request(method, path.format(**targets), json=body, headers=headers)
     if role in allowed:
         assert response.status_code < 400, response.text

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.data import template
-from tenantry.db.migrate import upgrade_schema
+from tenantry.db.migrate import create_schema
 from tenantry.db.schema_names import make
 from tenantry.db.sessions import tenant_session
 
@@ -54,7 +54,7 @@ DOCUMENT: dict[str, Any] = {
 @pytest.fixture
 async def schema(engine: AsyncEngine) -> AsyncIterator[str]:
     name = make("template_test")
-    await upgrade_schema(engine, name)
+    await create_schema(engine, name, kind="database")
     yield name
     async with engine.begin() as connection:
         await connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tenantry.config import Settings
 from tenantry.data.models import Space
 from tenantry.db.engine import create_engine
-from tenantry.db.migrate import upgrade_schema
+from tenantry.db.migrate import create_schema
 from tenantry.db.schema_names import InvalidSchemaName, make
 from tenantry.db.sessions import bind_schema, tenant_session
 
@@ -54,7 +54,7 @@ class TestRequestTransaction:
 async def two_schemas(engine: AsyncEngine) -> AsyncIterator[tuple[str, str]]:
     schemas = (make("alpha"), make("beta"))
     for schema in schemas:
-        await upgrade_schema(engine, schema)
+        await create_schema(engine, schema, kind="database")
         async with tenant_session(engine, schema) as session:
             session.add(Space(name=f"space of {schema}"))
     yield schemas

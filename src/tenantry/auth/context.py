@@ -24,7 +24,7 @@ from tenantry.auth.errors import (
 )
 from tenantry.auth.tokens import ExpiredToken, InvalidToken, TokenService
 from tenantry.context import current_request
-from tenantry.control.models import Account, ApiKey, Database, Role
+from tenantry.control.models import Account, ApiKey, Database, Role, TenantSchema
 from tenantry.db.sessions import ControlDB, ControlSession
 
 ROLE_RANK = {Role.FRONTEND: 0, Role.BACKEND: 1, Role.MANAGER: 2, Role.ROOT: 3}
@@ -42,11 +42,17 @@ class DatabaseRef:
     name: str
     schema_name: str
     status: str
+    schema_version: str | None = None
 
     @classmethod
-    def of(cls, database: Database) -> "DatabaseRef":
+    def of(cls, database: Database, schema_version: str | None = None) -> "DatabaseRef":
         return cls(
-            database.id, database.org_id, database.name, database.schema_name, database.status
+            database.id,
+            database.org_id,
+            database.name,
+            database.schema_name,
+            database.status,
+            schema_version,
         )
 
 
@@ -83,10 +89,15 @@ async def _from_token(session: ControlSession, tokens: TokenService, token: str)
         raise InvalidCredentials("The account of this token no longer exists.")
     database = None
     if claims.database_id is not None:
-        row = await session.get(Database, claims.database_id)
-        if row is None or row.org_id != account.org_id:
+        query = (
+            select(Database, TenantSchema.version)
+            .outerjoin(TenantSchema, TenantSchema.name == Database.schema_name)
+            .where(Database.id == claims.database_id)
+        )
+        row = (await session.execute(query)).one_or_none()
+        if row is None or row.Database.org_id != account.org_id:
             raise InvalidCredentials("The database of this token no longer exists.")
-        database = DatabaseRef.of(row)
+        database = DatabaseRef.of(row.Database, row.version)
     return AuthContext(
         org_id=account.org_id, account_id=account.id, role=Role(account.role), database=database
     )
@@ -96,13 +107,13 @@ async def _from_key(session: ControlSession, tokens: TokenService, key: str) -> 
     prefix = api_keys.parse(key)
     if prefix is None:
         raise InvalidCredentials("The API key is not valid.")
-    row = (
-        await session.execute(
-            select(ApiKey, Database)
-            .join(Database, Database.id == ApiKey.database_id)
-            .where(ApiKey.prefix == prefix)
-        )
-    ).one_or_none()
+    query = (
+        select(ApiKey, Database, TenantSchema.version)
+        .join(Database, Database.id == ApiKey.database_id)
+        .outerjoin(TenantSchema, TenantSchema.name == Database.schema_name)
+        .where(ApiKey.prefix == prefix)
+    )
+    row = (await session.execute(query)).one_or_none()
     if row is None or not api_keys.matches(key, row.ApiKey.secret_hash):
         raise InvalidCredentials("The API key is not valid.")
     api_key, database = row.ApiKey, row.Database
@@ -119,7 +130,7 @@ async def _from_key(session: ControlSession, tokens: TokenService, key: str) -> 
         org_id=api_key.org_id,
         api_key_id=api_key.id,
         role=Role(api_key.role),
-        database=DatabaseRef.of(database),
+        database=DatabaseRef.of(database, row.version),
     )
 
 
@@ -177,4 +188,5 @@ def allow(*roles: Role) -> Callable[[AuthContext], Awaitable[AuthContext]]:
 
 
 RootOrManager = Annotated[AuthContext, Depends(allow(Role.ROOT, Role.MANAGER))]
+BackendOrAbove = Annotated[AuthContext, Depends(allow(Role.ROOT, Role.MANAGER, Role.BACKEND))]
 AnyRole = Annotated[AuthContext, Depends(allow(*Role))]

@@ -5,14 +5,17 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -154,3 +157,53 @@ class LoginThrottle(ControlPlaneBase):
     failures: Mapped[int] = mapped_column(Integer)
     window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     blocked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SchemaKind(StrEnum):
+    TEMPLATE = "template"
+    DATABASE = "database"
+    POOL = "pool"
+    DROPPING = "dropping"
+
+
+class TenantSchema(Timestamps, ControlPlaneBase):
+    """Every data-plane schema and the tenant revision it is at, readable in one query.
+
+    Each schema's own `alembic_version` is updated in the same transaction as its row here.
+    """
+
+    __tablename__ = "schemas"
+    __table_args__ = (
+        CheckConstraint("kind IN ('template', 'database', 'pool', 'dropping')", name="kind"),
+        Index("ix_schemas_pool", "kind", "created_at", postgresql_where=text("kind = 'pool'")),
+    )
+
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    version: Mapped[str | None] = mapped_column(String(32))
+
+
+class JobKind(StrEnum):
+    PROVISION = "provision"
+    DROP = "drop"
+
+
+class Job(ControlPlaneBase):
+    """Durable work for the in-process worker: provisioning or dropping a schema."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint("kind IN ('provision', 'drop')", name="kind"),
+        Index("ix_jobs_run_after", "run_after"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    database_id: Mapped[str | None] = mapped_column(
+        ForeignKey("databases.id", ondelete="CASCADE"), index=True
+    )
+    schema_name: Mapped[str] = mapped_column(String(63))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    run_after: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -34,10 +34,6 @@ def _session(connection: AsyncConnection) -> AsyncSession:
     )
 
 
-async def open_tenant_session(connection: AsyncConnection, schema: str) -> TenantSession:
-    return TenantSession(_session(await bind_schema(connection, schema)))
-
-
 async def _request_connection(request: Request) -> AsyncIterator[AsyncConnection]:
     engine: AsyncEngine = request.app.state.engine
     async with engine.connect() as connection, connection.begin():
@@ -79,9 +75,18 @@ async def detached_session(engine: AsyncEngine) -> AsyncIterator[ControlSession]
 
 
 @asynccontextmanager
+async def bound_session(connection: AsyncConnection, schema: str) -> AsyncIterator[TenantSession]:
+    """A data-plane unit of work in `schema`, on the caller's connection and transaction."""
+    async with _unit_of_work(await bind_schema(connection, schema)) as session:
+        yield TenantSession(session)
+
+
+@asynccontextmanager
 async def tenant_session(engine: AsyncEngine, schema: str) -> AsyncIterator[TenantSession]:
     """A committed unit of work in one schema, for the CLI and the worker."""
-    async with engine.connect() as connection, connection.begin():
-        bound = await bind_schema(connection, schema)
-        async with _unit_of_work(bound) as session:
-            yield TenantSession(session)
+    async with (
+        engine.connect() as connection,
+        connection.begin(),
+        bound_session(connection, schema) as session,
+    ):
+        yield session

@@ -13,6 +13,7 @@ from tenantry.auth.tokens import ExpiredToken, InvalidToken, Issued, TokenServic
 from tenantry.config import Settings
 from tenantry.control.auth import repository
 from tenantry.control.auth.schemas import DatabaseSummary, LoginResponse
+from tenantry.control.databases import service as databases
 from tenantry.control.models import (
     Account,
     AccountKind,
@@ -22,7 +23,6 @@ from tenantry.control.models import (
     RefreshToken,
     Role,
 )
-from tenantry.db import schema_names
 from tenantry.db.sessions import ControlSession, detached_session
 from tenantry.errors import Conflict, NotFound
 from tenantry.ids import new_id
@@ -72,17 +72,18 @@ class AuthService:
             email=email,
             password_hash=hash_password(password),
         )
-        schema = schema_names.make(email.split("@", 1)[0])
-        database = Database(
-            id=new_id(),
-            org_id=organization.id,
-            name=schema,
-            description="",
-            schema_name=schema,
-            core_config={},
-            extra={},
-        )
         key = api_keys.generate()
+        try:
+            async with session.begin_nested():
+                for row in (organization, account):  # parents first
+                    session.add(row)
+                    await session.flush()
+        except IntegrityError as error:
+            raise EmailTaken from error
+        local_part = email.split("@", 1)[0]
+        database = await databases.create(
+            session, org_id=organization.id, name=local_part, schema_base=local_part
+        )
         api_key = ApiKey(
             id=new_id(),
             org_id=organization.id,
@@ -93,13 +94,8 @@ class AuthService:
             prefix=key.prefix,
             secret_hash=key.secret_hash,
         )
-        try:
-            async with session.begin_nested():
-                for row in (organization, account, database, api_key):  # parents first
-                    session.add(row)
-                    await session.flush()
-        except IntegrityError as error:
-            raise EmailTaken from error
+        session.add(api_key)
+        await session.flush()
         login = await self._login(session, account, database)
         return Registered(login=login, account_id=account.id, api_key=key.key)
 

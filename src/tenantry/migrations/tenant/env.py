@@ -1,26 +1,19 @@
-"""Data-plane migrations: run once per schema, whose name comes in `attributes["schema"]`."""
+"""Data-plane revisions. The server never runs this file: `tenantry.db.migrate` renders the
+revisions to SQL and runs them in each schema. It serves Alembic's own commands, which
+write new revisions; run against a database, it works in schema `public`."""
 
 from alembic import context
-from sqlalchemy import text
 
 from tenantry.data import models  # noqa: F401  (registers the tables)
-from tenantry.db.base import DataPlaneBase
-from tenantry.db.migrate import run_offline_unsupported
-from tenantry.db.schema_names import quote
-
-if context.is_offline_mode():
-    run_offline_unsupported()
+from tenantry.db.base import TEMPLATE_SCHEMA, DataPlaneBase
 
 config = context.config
-connection = config.attributes["connection"]
-schema = config.attributes["schema"]
-connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:schema))"), {"schema": schema})
-connection.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
-connection.exec_driver_sql(f"SET LOCAL search_path TO {quote(schema)}")
 context.configure(
-    connection=connection,
+    url=config.get_main_option("sqlalchemy.url"),
     target_metadata=DataPlaneBase.metadata,
-    version_table_schema=schema,
+    version_table_schema=TEMPLATE_SCHEMA,
+    literal_binds=True,
+    dialect_name="postgresql",
 )
 with context.begin_transaction():
     context.run_migrations()

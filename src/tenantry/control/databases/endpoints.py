@@ -1,0 +1,120 @@
+"""Databases of the caller's organization, as the databases API documents them."""
+
+from typing import Annotated
+
+from fastapi import Query
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tenantry.auth.context import AuthContext, BackendOrAbove, RootOrManager
+from tenantry.control.auth.service import summary
+from tenantry.control.databases import service
+from tenantry.control.databases.schemas import (
+    Counters,
+    DatabaseCreate,
+    DatabaseCreated,
+    DatabasePage,
+    DatabaseRead,
+    DatabaseStatusRead,
+    DatabaseUpdate,
+)
+from tenantry.control.models import Database, DatabaseStatus
+from tenantry.data.access import data_schema
+from tenantry.data.counters import count_rows
+from tenantry.db.sessions import ControlDB, RequestConnection, bound_session
+from tenantry.errors import TenantryError
+from tenantry.routing import Router
+
+router = Router(prefix="/v1/databases", tags=["databases"])
+MAX_PAGE = 1_000_000
+
+
+@router.post("/", status_code=201)
+async def create_database(
+    body: DatabaseCreate, caller: RootOrManager, session: ControlDB
+) -> DatabaseCreated:
+    """Create a database; it is `pending` until its schema is ready."""
+    assert caller.org_id is not None
+    database = await service.create(
+        session,
+        org_id=caller.org_id,
+        name=body.name,
+        description=body.description,
+        item_id_type=body.item_id_type,
+        user_id_type=body.user_id_type,
+        session_id_type=body.session_id_type,
+        core_config=body.core_config,
+        metadata=body.metadata,
+    )
+    return DatabaseCreated(id=database.id)
+
+
+@router.get("/")
+async def list_databases(
+    caller: BackendOrAbove,
+    session: ControlDB,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page to be listed.")] = 1,
+    amt: Annotated[int, Query(ge=1, le=64, description="Amount of databases to return.")] = 64,
+) -> DatabasePage:
+    """List the organization's databases, a page at a time."""
+    assert caller.org_id is not None
+    databases, has_next = await service.page(session, caller.org_id, page=page, amount=amt)
+    items = [item for item in map(summary, databases) if item is not None]
+    return DatabasePage(has_next=has_next, next_page=page + 1, databases=items)
+
+
+async def _counters(connection: AsyncConnection, caller: AuthContext) -> Counters:
+    try:
+        schema = data_schema(caller, write=False)
+    except TenantryError as error:
+        return Counters(rating=0, user=0, item=0, warnings=[f"Counters unavailable: {error}"])
+    async with bound_session(connection, schema) as tenant:
+        return Counters(**await count_rows(tenant))
+
+
+def _read(database: Database, counters: Counters) -> DatabaseRead:
+    return DatabaseRead.model_validate(
+        {**database.__dict__, "counters": counters}, from_attributes=False
+    )
+
+
+@router.get("/current/")
+async def get_current_database(
+    caller: BackendOrAbove, session: ControlDB, connection: RequestConnection
+) -> DatabaseRead:
+    """The database you are logged to, with its counters and metadata."""
+    database = await service.current(session, caller)
+    return _read(database, await _counters(connection, caller))
+
+
+@router.patch("/current/")
+async def update_current_database(
+    body: DatabaseUpdate, caller: RootOrManager, session: ControlDB, connection: RequestConnection
+) -> DatabaseRead:
+    """Change the description; merge core_config and metadata (RFC 7396)."""
+    database = await service.update(
+        session,
+        caller,
+        description=body.description,
+        core_config=body.core_config,
+        metadata=body.metadata,
+        preserve=body.preserve,
+    )
+    return _read(database, await _counters(connection, caller))
+
+
+@router.delete("/current/", status_code=204)
+async def delete_current_database(caller: RootOrManager, session: ControlDB) -> None:
+    """Delete the database you are logged to, with all its data. This cannot be undone."""
+    await service.delete(session, await service.current(session, caller, lock=True))
+
+
+@router.get("/current/status/")
+async def get_current_database_status(
+    caller: BackendOrAbove, session: ControlDB
+) -> DatabaseStatusRead:
+    """`pending` until the database's schema is ready; `failed` with a reason."""
+    database = await service.current(session, caller)
+    if database.status == DatabaseStatus.FAILED:
+        reason = database.failure_reason or "Provisioning failed."
+        return DatabaseStatusRead(status=database.status, failure_reason=reason, warnings=[reason])
+    return DatabaseStatusRead(status=database.status)

@@ -1,0 +1,49 @@
+"""SQL of databases and their schema names."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import exists, func, select, update
+
+from tenantry.control.models import Database, SchemaKind, TenantSchema
+from tenantry.db.sessions import ControlSession
+
+
+async def name_taken(session: ControlSession, org_id: str, name: str) -> bool:
+    query = select(exists().where(Database.org_id == org_id, Database.name == name))
+    return bool(await session.scalar(query))
+
+
+async def schema_name_taken(session: ControlSession, name: str) -> bool:
+    """Named by a database, or still present (a pool schema, one being dropped)."""
+    by_database = exists().where(Database.schema_name == name)
+    by_schema = exists().where(TenantSchema.name == name)
+    return bool(await session.scalar(select(by_database | by_schema)))
+
+
+async def page_of_org(
+    session: ControlSession, org_id: str, *, offset: int, limit: int
+) -> Sequence[Database]:
+    query = (
+        select(Database)
+        .where(Database.org_id == org_id)
+        .order_by(Database.created_at, Database.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def get(session: ControlSession, database_id: str) -> Database | None:
+    return await session.get(Database, database_id, populate_existing=True)
+
+
+async def lock(session: ControlSession, database_id: str) -> Database | None:
+    return await session.get(Database, database_id, with_for_update=True, populate_existing=True)
+
+
+async def mark_schema_dropping(session: ControlSession, schema_name: str) -> None:
+    await session.execute(
+        update(TenantSchema)
+        .where(TenantSchema.name == schema_name)
+        .values(kind=SchemaKind.DROPPING, updated_at=func.now())
+    )

@@ -1,0 +1,150 @@
+"""Databases of an organization: create (queued for provisioning), list, read, update,
+delete (the schema is dropped by a job). Services never commit."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from tenantry.auth.context import AuthContext
+from tenantry.auth.errors import NoDatabaseSelected
+from tenantry.control.databases import repository
+from tenantry.control.models import Database, JobKind
+from tenantry.control.provisioning.repository import add_job
+from tenantry.db import schema_names
+from tenantry.db.sessions import ControlSession
+from tenantry.errors import Conflict, NotFound
+from tenantry.ids import new_id
+
+SCHEMA_NAME_ATTEMPTS = 20
+
+
+class DuplicatedDatabaseName(Conflict):
+    status = 400
+    code = "DUPLICATED_DB_NAME"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"The db-metadata {name} is duplicated",
+            errors={"name": ["A database of your organization already has this name."]},
+            data={"type": "db-metadata", "key": None},
+        )
+
+
+class DatabaseNotFound(NotFound):
+    code = "DATABASE_NOT_FOUND"
+    default_detail = "The database no longer exists."
+
+
+async def _free_schema_name(session: ControlSession, base: str) -> str:
+    for _ in range(SCHEMA_NAME_ATTEMPTS):
+        name = schema_names.make(base)
+        if not await repository.schema_name_taken(session, name):
+            return name
+    raise Conflict("No free schema name was found; retry.")
+
+
+async def create(
+    session: ControlSession,
+    *,
+    org_id: str,
+    name: str,
+    description: str = "",
+    item_id_type: str = "uuid",
+    user_id_type: str = "uuid",
+    session_id_type: str = "uuid",
+    core_config: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+    schema_base: str | None = None,
+) -> Database:
+    """Add a `pending` database and queue its provisioning."""
+    if await repository.name_taken(session, org_id, name):
+        raise DuplicatedDatabaseName(name)
+    database = Database(
+        id=new_id(),
+        org_id=org_id,
+        name=name,
+        description=description,
+        schema_name=await _free_schema_name(session, schema_base or name),
+        item_id_type=item_id_type,
+        user_id_type=user_id_type,
+        session_id_type=session_id_type,
+        core_config=core_config or {},
+        extra=metadata or {},
+    )
+    try:
+        async with session.begin_nested():
+            session.add(database)
+            await session.flush()
+    except IntegrityError as error:  # a concurrent create took the name
+        raise DuplicatedDatabaseName(name) from error
+    await add_job(session, JobKind.PROVISION, database.schema_name, database.id)
+    return database
+
+
+async def page(
+    session: ControlSession, org_id: str, *, page: int, amount: int
+) -> tuple[Sequence[Database], bool]:
+    """One page of the organization's databases, oldest first, and whether more follow."""
+    rows = await repository.page_of_org(
+        session, org_id, offset=(page - 1) * amount, limit=amount + 1
+    )
+    return rows[:amount], len(rows) > amount
+
+
+def current_id(caller: AuthContext) -> str:
+    if caller.database is None:
+        raise NoDatabaseSelected
+    return caller.database.id
+
+
+async def current(session: ControlSession, caller: AuthContext, *, lock: bool = False) -> Database:
+    find = repository.lock if lock else repository.get
+    database = await find(session, current_id(caller))
+    if database is None or database.org_id != caller.org_id:
+        raise DatabaseNotFound
+    return database
+
+
+def merge_patch(target: Any, patch: Any, *, preserve: bool = False) -> Any:
+    """RFC 7396 merge patch; with `preserve`, a list in the patch extends the target's list."""
+    if isinstance(patch, list) and isinstance(target, list) and preserve:
+        return target + patch
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value, preserve=preserve)
+    return merged
+
+
+async def update(
+    session: ControlSession,
+    caller: AuthContext,
+    *,
+    description: str | None,
+    core_config: dict[str, Any] | None,
+    metadata: dict[str, Any] | None,
+    preserve: bool,
+) -> Database:
+    database = await current(session, caller, lock=True)
+    if description is not None:
+        database.description = description
+    if core_config is not None:
+        database.core_config = merge_patch(database.core_config, core_config, preserve=preserve)
+    if metadata is not None:
+        database.extra = merge_patch(database.extra, metadata, preserve=preserve)
+    await session.flush()
+    return database
+
+
+async def delete(session: ControlSession, database: Database) -> None:
+    """Remove the database at once (its keys, tokens and jobs go with it); drop its schema
+    in a job."""
+    await session.delete(database)
+    await session.flush()
+    await repository.mark_schema_dropping(session, database.schema_name)
+    await add_job(session, JobKind.DROP, database.schema_name)

@@ -1,0 +1,134 @@
+"""The in-process worker: runs queued jobs, woken by NOTIFY, and keeps the warm pool full.
+
+Several processes may run it. A job is claimed with a session-level advisory lock, so no
+two workers run one job at once and a job whose worker died is free again at once. Every
+attempt is counted before it runs; a job that fails (or kills its worker) too often marks
+its database `failed` with the last error as the reason.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from datetime import timedelta
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from tenantry.control.models import JobKind
+from tenantry.control.provisioning import repository, service
+from tenantry.control.provisioning.repository import CHANNEL, ClaimedJob
+from tenantry.db.migrate import RECYCLE_AFTER, driver_connection
+
+logger = logging.getLogger("tenantry.worker")
+
+IDLE_WAKEUP = 30.0  # seconds: a safety net; NOTIFY is what wakes the worker
+CANDIDATES = 16
+
+Handler = Callable[[AsyncConnection, ClaimedJob], Awaitable[None]]
+HANDLERS: dict[str, Handler] = {JobKind.PROVISION: service.provision, JobKind.DROP: service.drop}
+
+
+class Worker:
+    max_attempts = 5
+
+    def __init__(self, engine: AsyncEngine, *, pool_size: int, concurrency: int) -> None:
+        self.engine = engine
+        self.pool_size = pool_size
+        self.concurrency = concurrency
+        self._wake = asyncio.Event()
+
+    def backoff(self, attempts: int) -> timedelta:
+        return timedelta(seconds=min(60, 2**attempts))
+
+    async def run(self) -> None:
+        """Run until cancelled, restarting after a lost connection."""
+        while True:
+            try:
+                await self._run()
+            except (OSError, DBAPIError):
+                logger.exception("worker lost its database connection; restarting")
+                await asyncio.sleep(1)
+
+    async def _run(self) -> None:
+        async with self.engine.connect() as listener:
+            driver = await driver_connection(listener)
+            await driver.add_listener(CHANNEL, self._notified)
+            try:
+                self._wake.set()  # look for work queued while no one listened
+                await asyncio.gather(*(self._loop() for _ in range(self.concurrency)))
+            finally:
+                await driver.remove_listener(CHANNEL, self._notified)
+
+    def _notified(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        while True:
+            # A fresh backend now and then: each one caches the catalog of every schema
+            # it touches, and provisioning touches a new schema every time.
+            async with self.engine.connect() as connection:
+                for _ in range(RECYCLE_AFTER):
+                    if await self.run_one(connection):
+                        continue
+                    if self.pool_size and await service.refill_pool(self.engine, self.pool_size):
+                        continue
+                    await self._sleep(connection)
+                await connection.invalidate()
+
+    async def _sleep(self, connection: AsyncConnection) -> None:
+        async with connection.begin():
+            due_in = await repository.next_run_after(connection)
+        timeout = IDLE_WAKEUP if due_in is None else min(IDLE_WAKEUP, max(0.0, due_in))
+        self._wake.clear()
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def run_one(self, connection: AsyncConnection) -> bool:
+        """Run one due job on `connection`; False when none was free."""
+        async with connection.begin():
+            candidates = await repository.due_job_ids(connection, CANDIDATES)
+        for job_id in candidates:
+            async with connection.begin():
+                locked = await repository.try_lock_job(connection, job_id)
+            if not locked:
+                continue
+            try:
+                await self._attempt(connection, job_id)
+            finally:
+                async with connection.begin():
+                    await repository.unlock_job(connection, job_id)
+            return True
+        return False
+
+    async def _attempt(self, connection: AsyncConnection, job_id: int) -> None:
+        async with connection.begin():
+            job = await repository.start_attempt(connection, job_id)
+        if job is None:
+            return  # finished by another worker before we locked it
+        if job.attempts > self.max_attempts:
+            reason = job.last_error or "The worker stopped while running this job."
+            await self._give_up(connection, job, reason)
+            return
+        try:
+            async with connection.begin():
+                await HANDLERS[job.kind](connection, job)
+                await repository.finish_job(connection, job.id)
+        except Exception as error:  # any failure of a step is retried, then reported
+            reason = str(error) if isinstance(error, service.ProvisioningError) else repr(error)
+            logger.warning("job %s (%s) failed: %s", job.id, job.kind, reason)
+            if job.attempts >= self.max_attempts:
+                await self._give_up(connection, job, reason)
+            else:
+                async with connection.begin():
+                    await repository.postpone_job(
+                        connection, job.id, reason, self.backoff(job.attempts)
+                    )
+        else:
+            logger.info("job %s (%s) done: %s", job.id, job.kind, job.schema_name)
+
+    async def _give_up(self, connection: AsyncConnection, job: ClaimedJob, reason: str) -> None:
+        logger.error("job %s (%s) gave up: %s", job.id, job.kind, reason)
+        async with connection.begin():
+            await service.give_up(connection, job, reason)
+            await repository.finish_job(connection, job.id)

@@ -1,0 +1,67 @@
+"""The data plane's session for a request: which schema the caller may read or write.
+
+Fails closed: a database that is not ready, or whose schema is not at this server's tenant
+revision, is an error, never a fall-through to the template. Callers without credentials
+read the template and may not write it.
+"""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends
+
+from tenantry.auth.context import AuthContext, Caller
+from tenantry.auth.errors import (
+    DatabaseNotReady,
+    NoDatabaseSelected,
+    PublicSchemaReadOnly,
+    RoleForbidden,
+)
+from tenantry.control.models import DatabaseStatus, Role
+from tenantry.db.base import TEMPLATE_SCHEMA
+from tenantry.db.migrate import head
+from tenantry.db.sessions import RequestConnection, TenantSession, bound_session
+from tenantry.errors import Conflict
+
+
+class SchemaNotAtHead(Conflict):
+    code = "SCHEMA_MIGRATION_PENDING"
+    error_code = 1
+    error_name = "ServerUnavailable"
+    default_detail = (
+        "This database's schema is not at the server's migration yet; retry after "
+        "`tenantry migrate` has run."
+    )
+
+
+def data_schema(context: AuthContext, *, write: bool) -> str:
+    """The schema `context` may read (or write, when `write`)."""
+    if context.anonymous:
+        if write:
+            raise PublicSchemaReadOnly
+        return TEMPLATE_SCHEMA
+    database = context.database
+    if database is None:
+        raise NoDatabaseSelected
+    if database.status != DatabaseStatus.READY:
+        detail = f"The database is {database.status}; see GET /v1/databases/current/status/."
+        raise DatabaseNotReady(detail)
+    if database.schema_version != head("tenant"):
+        raise SchemaNotAtHead
+    if write and context.role == Role.FRONTEND:
+        raise RoleForbidden("The frontend role reads data only.")
+    return database.schema_name
+
+
+async def _reader(context: Caller, connection: RequestConnection) -> AsyncIterator[TenantSession]:
+    async with bound_session(connection, data_schema(context, write=False)) as session:
+        yield session
+
+
+async def _writer(context: Caller, connection: RequestConnection) -> AsyncIterator[TenantSession]:
+    async with bound_session(connection, data_schema(context, write=True)) as session:
+        yield session
+
+
+DataReader = Annotated[TenantSession, Depends(_reader, scope="function")]
+DataWriter = Annotated[TenantSession, Depends(_writer, scope="function")]
