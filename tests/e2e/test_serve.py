@@ -50,7 +50,7 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
+    def start(self, *, wait: bool = True) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [
@@ -67,6 +67,11 @@ class Server:
                 stdout=log,
                 stderr=log,
             )
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log.read_text()[-3000:]
@@ -99,13 +104,6 @@ def postgres_processes(data_dir: Path) -> list[int]:
             ):
                 found.append(int(entry.name))
     return found
-
-
-@pytest.fixture
-def env() -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TENANTRY_")}
-    environment["TENANTRY_LOG_FORMAT"] = "json"
-    return environment
 
 
 @pytest.fixture

@@ -1,0 +1,181 @@
+"""`tenantry databases list|show|create|delete`, with the API's rules."""
+
+import asyncio
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tenantry.cli.common import DataDir, console, reachable_database, settings_from, with_engine
+from tenantry.control.databases import service
+from tenantry.control.databases.id_types import parse as parse_id_type
+from tenantry.control.models import Database, Job, Organization, TenantSchema
+from tenantry.control.provisioning.worker import Worker
+from tenantry.db.sessions import detached_session
+from tenantry.errors import TenantryError
+
+databases_app = typer.Typer(help="Databases (tenants) of every organization.")
+
+Org = Annotated[str | None, typer.Option("--org", help="Only this organization's databases.")]
+DatabaseId = Annotated[str, typer.Argument(help="The database's id.")]
+
+
+async def _settle(engine: AsyncEngine, schema_name: str) -> None:
+    """Run the queued jobs here until none is left for `schema_name` (a running server may
+    take some of them: then wait for it), so the command's work is done when it returns."""
+    worker = Worker(engine, pool_size=0, concurrency=1)
+    pending = select(Job.id).where(Job.schema_name == schema_name).limit(1)
+    async with engine.connect() as connection:
+        while True:
+            if await worker.run_one(connection):
+                continue
+            async with connection.begin():
+                if await connection.scalar(pending) is None:
+                    return
+            await asyncio.sleep(0.05)
+
+
+def _rows(org: str | None) -> Any:
+    query = (
+        select(Database, TenantSchema.version)
+        .outerjoin(TenantSchema, TenantSchema.name == Database.schema_name)
+        .order_by(Database.org_id, Database.created_at)
+    )
+    return query if org is None else query.where(Database.org_id == org)
+
+
+@databases_app.command("list")
+def list_databases(org: Org = None, data_dir: DataDir = None) -> None:
+    """List databases with their status, schema and schema version."""
+
+    async def rows(engine: AsyncEngine) -> list[Any]:
+        async with detached_session(engine) as session:
+            return list((await session.execute(_rows(org))).all())
+
+    with reachable_database(settings_from(data_dir=data_dir)) as ready:
+        found = with_engine(ready, rows)
+    table = Table()
+    for header in ("id", "org", "name", "status", "schema", "version"):
+        table.add_column(header, overflow="fold")  # ids whole, never cut short
+    for database, version in found:
+        table.add_row(
+            database.id,
+            database.org_id,
+            database.name,
+            database.status,
+            database.schema_name,
+            version or "-",
+        )
+    Console().print(table)
+
+
+def _as_json(database: Database, version: str | None) -> dict[str, Any]:
+    return {
+        "id": database.id,
+        "org_id": database.org_id,
+        "name": database.name,
+        "description": database.description,
+        "item_id_type": database.item_id_type,
+        "user_id_type": database.user_id_type,
+        "session_id_type": database.session_id_type,
+        "status": database.status,
+        "failure_reason": database.failure_reason,
+        "schema": database.schema_name,
+        "schema_version": version,
+        "core_config": database.core_config,
+        "metadata": database.extra,
+        "created_at": database.created_at.isoformat(),
+    }
+
+
+@databases_app.command("show")
+def show_database(database_id: DatabaseId, data_dir: DataDir = None) -> None:
+    """Print one database as JSON."""
+
+    async def row(engine: AsyncEngine) -> Any:
+        async with detached_session(engine) as session:
+            return (await session.execute(_rows(None).where(Database.id == database_id))).first()
+
+    with reachable_database(settings_from(data_dir=data_dir)) as ready:
+        found = with_engine(ready, row)
+    if found is None:
+        console.print(f"[red]no database {database_id}[/red]")
+        raise typer.Exit(1)
+    typer.echo(json.dumps(_as_json(*found), indent=2))
+
+
+def _id_type(value: str) -> str:
+    try:
+        parse_id_type(value)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    return value
+
+
+IdType = Annotated[str, typer.Option(callback=_id_type, help="uint32, uuid, hex16, ...")]
+
+
+@databases_app.command("create")
+def create_database(
+    org: Annotated[str, typer.Option("--org", help="The organization's id.")],
+    name: Annotated[str, typer.Option(help="Unique within the organization.")],
+    description: Annotated[str, typer.Option()] = "",
+    item_id_type: IdType = "uuid",
+    user_id_type: IdType = "uuid",
+    session_id_type: IdType = "uuid",
+    data_dir: DataDir = None,
+) -> None:
+    """Create a database and provision its schema; print its id."""
+
+    async def create(engine: AsyncEngine) -> str:
+        async with detached_session(engine) as session:
+            if await session.get(Organization, org) is None:
+                raise typer.BadParameter(f"no organization {org}", param_hint="--org")
+            database = await service.create(
+                session,
+                org_id=org,
+                name=name,
+                description=description,
+                item_id_type=item_id_type,
+                user_id_type=user_id_type,
+                session_id_type=session_id_type,
+            )
+        await _settle(engine, database.schema_name)
+        return database.id
+
+    with reachable_database(settings_from(data_dir=data_dir)) as ready:
+        try:
+            typer.echo(with_engine(ready, create))
+        except TenantryError as error:
+            console.print(f"[red]{error.code}[/red]: {error.detail}")
+            raise typer.Exit(1) from None
+
+
+@databases_app.command("delete")
+def delete_database(
+    database_id: DatabaseId,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Delete a database, its keys, its tokens and its schema. This cannot be undone."""
+    if not yes:
+        typer.confirm(f"Delete database {database_id} and all its data?", abort=True)
+
+    async def delete(engine: AsyncEngine) -> bool:
+        async with detached_session(engine) as session:
+            database = await session.get(Database, database_id, with_for_update=True)
+            if database is None:
+                return False
+            await service.delete(session, database)
+        await _settle(engine, database.schema_name)
+        return True
+
+    with reachable_database(settings_from(data_dir=data_dir)) as ready:
+        if not with_engine(ready, delete):
+            console.print(f"[red]no database {database_id}[/red]")
+            raise typer.Exit(1)
+    console.print(f"deleted {database_id}")
