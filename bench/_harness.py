@@ -1,0 +1,111 @@
+"""What every benchmark shares: scratch databases, timing, results, the machine."""
+
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from rich.console import Console
+from rich.table import Table
+
+RESULTS = Path(__file__).parent / "results"
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+console = Console()
+
+
+def server_url() -> str:
+    """The PostgreSQL server benchmarks make their scratch databases on."""
+    return os.environ.get("BENCH_DATABASE_URL", DEFAULT_SERVER)
+
+
+def database_url(server: str, name: str) -> str:
+    base, _, query = server.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+
+
+async def create_database(server: str, prefix: str) -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    connection = await asyncpg.connect(server)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return database_url(server, name)
+
+
+async def drop_database(server: str, url: str) -> None:
+    name = url.partition("?")[0].rsplit("/", 1)[1]
+    connection = await asyncpg.connect(server)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
+    ms = [value * 1000 for value in seconds]
+    return {
+        "n": len(ms),
+        "p50_ms": round(percentile(ms, 0.5), 2),
+        "p99_ms": round(percentile(ms, 0.99), 2),
+        "mean_ms": round(statistics.fmean(ms), 2),
+        "max_ms": round(max(ms), 2),
+    }
+
+
+def machine() -> dict[str, Any]:
+    async def server_version() -> str:
+        connection = await asyncpg.connect(server_url())
+        try:
+            return str(await connection.fetchval("SHOW server_version"))
+        finally:
+            await connection.close()
+
+    def version(package: str) -> str | None:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "postgresql": asyncio.run(server_version()),
+        "tenantry": version("tenantry"),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip(),
+    }
+
+
+def write_results(name: str, figures: dict[str, Any]) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    body = {"benchmark": name, "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **figures}
+    body["machine"] = machine()
+    path.write_text(json.dumps(body, indent=2) + "\n")
+    return path
+
+
+def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    table = Table(*headers, title=title)
+    for row in rows:
+        table.add_row(*(str(cell) for cell in row))
+    console.print(table)
