@@ -35,7 +35,7 @@ from tenantry.ids import new_id
 
 SECRET = "bench-secret-that-is-long-enough-0123456789abcdef"  # noqa: S105  (scratch)
 PASSWORD = "bench password 0123"  # noqa: S105  (scratch)
-POLL_INTERVAL = 0.002
+POLL_INTERVAL = float(os.environ.get("BENCH_POLL_INTERVAL", "0.002"))
 
 
 def free_port() -> int:
@@ -54,7 +54,7 @@ class Server:
             "TENANTRY_DATABASE_URL": database_url,
             "TENANTRY_SECRET_KEY": SECRET,
             "TENANTRY_WARM_POOL_SIZE": str(pool),
-            "TENANTRY_LOG_LEVEL": "warning",
+            "TENANTRY_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "warning"),
         }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tenantry", "serve", "--port", str(self.port)],

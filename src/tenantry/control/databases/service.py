@@ -72,11 +72,10 @@ async def create(
         core_config=core_config or {},
         extra=metadata or {},
     )
+    session.add(database)
     try:
-        async with session.begin_nested():
-            session.add(database)
-            await session.flush()
-    except IntegrityError as error:  # a concurrent create took the name
+        await session.flush()
+    except IntegrityError as error:  # a concurrent create took the name; all rolls back
         raise DuplicatedDatabaseName(name) from error
     await add_job(session, JobKind.PROVISION, database.schema_name, database.id)
     return database

@@ -3,10 +3,12 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
+import asyncpg
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tenantry.control.models import Database, DatabaseStatus, Job, SchemaKind, TenantSchema
+from tenantry.db.base import TEMPLATE_SCHEMA
 
 CHANNEL = "tenantry_jobs"
 
@@ -31,50 +33,31 @@ async def add_job(
     await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
 
 
-async def due_job_ids(connection: AsyncConnection, limit: int) -> list[int]:
-    rows = await connection.execute(
-        select(Job.id).where(Job.run_after <= func.now()).order_by(Job.id).limit(limit)
-    )
-    return list(rows.scalars())
+# One statement, outside any transaction: take the first due job no other worker holds,
+# under a session-level advisory lock (released by `release_jobs`, or when the connection
+# dies with its process), and count the attempt before it runs, so that a job that kills
+# its worker still runs out of attempts.
+CLAIM = """
+UPDATE tenantry.jobs SET attempts = attempts + 1
+WHERE id = (
+    SELECT id FROM (
+        SELECT id FROM tenantry.jobs WHERE run_after <= now() ORDER BY id LIMIT 16
+    ) AS due
+    WHERE pg_try_advisory_lock(hashtextextended('tenantry.job.' || id, 0))
+    LIMIT 1
+)
+RETURNING id, kind, database_id, schema_name, attempts, last_error
+"""
 
 
-def _lock_key(job_id: int) -> str:
-    return f"tenantry.job.{job_id}"
-
-
-async def try_lock_job(connection: AsyncConnection, job_id: int) -> bool:
-    """A session-level lock on the job: released by `unlock_job` or when the process dies."""
-    locked = await connection.scalar(
-        text("SELECT pg_try_advisory_lock(hashtextextended(:key, 0))"),
-        {"key": _lock_key(job_id)},
-    )
-    return bool(locked)
-
-
-async def unlock_job(connection: AsyncConnection, job_id: int) -> None:
-    await connection.execute(
-        text("SELECT pg_advisory_unlock(hashtextextended(:key, 0))"), {"key": _lock_key(job_id)}
-    )
-
-
-async def start_attempt(connection: AsyncConnection, job_id: int) -> ClaimedJob | None:
-    """Count an attempt before running it, so a job that kills its worker still runs out."""
-    row = (
-        await connection.execute(
-            update(Job)
-            .where(Job.id == job_id)
-            .values(attempts=Job.attempts + 1)
-            .returning(
-                Job.id,
-                Job.kind,
-                Job.database_id,
-                Job.schema_name,
-                Job.attempts,
-                Job.last_error,
-            )
-        )
-    ).one_or_none()
+async def claim_job(driver: asyncpg.Connection) -> ClaimedJob | None:
+    row = await driver.fetchrow(CLAIM)
     return None if row is None else ClaimedJob(*row)
+
+
+async def release_jobs(driver: asyncpg.Connection) -> None:
+    """Drop the job locks this connection holds (the only session locks it takes)."""
+    await driver.execute("SELECT pg_advisory_unlock_all()")
 
 
 async def finish_job(connection: AsyncConnection, job_id: int) -> None:
@@ -97,11 +80,23 @@ async def next_run_after(connection: AsyncConnection) -> float | None:
     return None if seconds is None else float(seconds)
 
 
-async def lock_pending_database(connection: AsyncConnection, database_id: str) -> bool:
-    status = await connection.scalar(
-        select(Database.status).where(Database.id == database_id).with_for_update()
+async def lock_pending_database(
+    connection: AsyncConnection, database_id: str
+) -> tuple[bool, str | None]:
+    """Lock the database row: whether it is still pending, and the template's version."""
+    template = (
+        select(TenantSchema.version).where(TenantSchema.name == TEMPLATE_SCHEMA).scalar_subquery()
     )
-    return status == DatabaseStatus.PENDING
+    row = (
+        await connection.execute(
+            select(Database.status, template)
+            .where(Database.id == database_id)
+            .with_for_update(of=Database)
+        )
+    ).one_or_none()
+    if row is None:
+        return False, None
+    return row[0] == DatabaseStatus.PENDING, row[1]
 
 
 async def mark_database(
@@ -114,10 +109,6 @@ async def mark_database(
     )
 
 
-async def schema_version(connection: AsyncConnection, name: str) -> str | None:
-    return await connection.scalar(select(TenantSchema.version).where(TenantSchema.name == name))
-
-
 async def claim_pool_schema(connection: AsyncConnection, version: str) -> str | None:
     """Take the oldest pool schema at `version`; other workers skip it until commit."""
     return await connection.scalar(
@@ -126,14 +117,6 @@ async def claim_pool_schema(connection: AsyncConnection, version: str) -> str | 
         .order_by(TenantSchema.created_at)
         .limit(1)
         .with_for_update(skip_locked=True)
-    )
-
-
-async def rename_schema_entry(connection: AsyncConnection, old: str, new: str, kind: str) -> None:
-    await connection.execute(
-        update(TenantSchema)
-        .where(TenantSchema.name == old)
-        .values(name=new, kind=kind, updated_at=func.now())
     )
 
 

@@ -38,22 +38,30 @@ def copy_template_sql(schema: str) -> str:
     return ";\n".join(statements) + ";\n"
 
 
+def rename_pool_schema_sql(pooled: str, schema: str) -> str:
+    """Give a pool schema its database's name, in the schema and in the registry."""
+    old, new = quote(pooled), quote(schema)
+    return (
+        f"ALTER SCHEMA {old} RENAME TO {new};\n"
+        f"UPDATE tenantry.schemas SET name = '{schema}', kind = '{SchemaKind.DATABASE}', "
+        f"updated_at = now() WHERE name = '{pooled}';\n"
+    )
+
+
 async def provision(connection: AsyncConnection, job: ClaimedJob) -> None:
     """Make the job's database ready, inside the caller's transaction."""
     assert job.database_id is not None
-    if not await repository.lock_pending_database(connection, job.database_id):
+    pending, template_version = await repository.lock_pending_database(connection, job.database_id)
+    if not pending:
         return  # deleted, or finished by an earlier run
     version = head("tenant")
-    if await repository.schema_version(connection, TEMPLATE_SCHEMA) != version:
+    if template_version != version:
         raise ProvisioningError("The template is not at the latest migration: run migrations.")
     failpoints.reach("provision.locked")
     driver = await driver_connection(connection)
     pooled = await repository.claim_pool_schema(connection, version)
     if pooled is not None:
-        await driver.execute(f"ALTER SCHEMA {quote(pooled)} RENAME TO {quote(job.schema_name)}")
-        await repository.rename_schema_entry(
-            connection, pooled, job.schema_name, SchemaKind.DATABASE
-        )
+        await driver.execute(rename_pool_schema_sql(pooled, job.schema_name))
     else:
         await driver.execute(
             schema_upgrade_sql(job.schema_name, None, kind=SchemaKind.DATABASE, create=True)

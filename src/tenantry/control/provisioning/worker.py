@@ -8,11 +8,11 @@ its database `failed` with the last error as the reason.
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from datetime import timedelta
 
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tenantry.control.models import JobKind
@@ -22,8 +22,8 @@ from tenantry.db.migrate import RECYCLE_AFTER, driver_connection
 
 logger = logging.getLogger("tenantry.worker")
 
+RESTART_DELAY = 2.0
 IDLE_WAKEUP = 30.0  # seconds: a safety net; NOTIFY is what wakes the worker
-CANDIDATES = 16
 
 Handler = Callable[[AsyncConnection, ClaimedJob], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {JobKind.PROVISION: service.provision, JobKind.DROP: service.drop}
@@ -46,9 +46,9 @@ class Worker:
         while True:
             try:
                 await self._run()
-            except (OSError, DBAPIError):
-                logger.exception("worker lost its database connection; restarting")
-                await asyncio.sleep(1)
+            except Exception:  # a lost connection, or a database not migrated yet
+                logger.exception("worker stopped; restarting in %s s", RESTART_DELAY)
+                await asyncio.sleep(RESTART_DELAY)
 
     async def _run(self) -> None:
         async with self.engine.connect() as listener:
@@ -86,30 +86,21 @@ class Worker:
 
     async def run_one(self, connection: AsyncConnection) -> bool:
         """Run one due job on `connection`; False when none was free."""
-        async with connection.begin():
-            candidates = await repository.due_job_ids(connection, CANDIDATES)
-        for job_id in candidates:
-            async with connection.begin():
-                locked = await repository.try_lock_job(connection, job_id)
-            if not locked:
-                continue
-            try:
-                await self._attempt(connection, job_id)
-            finally:
-                async with connection.begin():
-                    await repository.unlock_job(connection, job_id)
-            return True
-        return False
+        driver = await driver_connection(connection)
+        job = await repository.claim_job(driver)
+        try:
+            if job is not None:
+                await self._attempt(connection, job)
+        finally:
+            await repository.release_jobs(driver)
+        return job is not None
 
-    async def _attempt(self, connection: AsyncConnection, job_id: int) -> None:
-        async with connection.begin():
-            job = await repository.start_attempt(connection, job_id)
-        if job is None:
-            return  # finished by another worker before we locked it
+    async def _attempt(self, connection: AsyncConnection, job: ClaimedJob) -> None:
         if job.attempts > self.max_attempts:
             reason = job.last_error or "The worker stopped while running this job."
             await self._give_up(connection, job, reason)
             return
+        started = time.perf_counter()
         try:
             async with connection.begin():
                 await HANDLERS[job.kind](connection, job)
@@ -125,7 +116,14 @@ class Worker:
                         connection, job.id, reason, self.backoff(job.attempts)
                     )
         else:
-            logger.info("job %s (%s) done: %s", job.id, job.kind, job.schema_name)
+            fields = {
+                "job_id": job.id,
+                "kind": job.kind,
+                "schema": job.schema_name,
+                "attempt": job.attempts,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            }
+            logger.info("job done", extra={"fields": fields})
 
     async def _give_up(self, connection: AsyncConnection, job: ClaimedJob, reason: str) -> None:
         logger.error("job %s (%s) gave up: %s", job.id, job.kind, reason)
