@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from tenantry.context import current_request
@@ -205,9 +206,23 @@ def problem_response(error: TenantryError) -> JSONResponse:
     )
 
 
+class UnstorableValue(BadRequest):
+    code = "UNSTORABLE_VALUE"
+    default_detail = (
+        "A value in the request cannot be stored (a NUL character, or a number out of range)."
+    )
+
+
+def _is_data_exception(exc: DBAPIError) -> bool:
+    """PostgreSQL's class 22: the statement was fine, a value the client sent was not."""
+    return str(getattr(exc.orig, "sqlstate", None) or "").startswith("22")
+
+
 def as_problem(exc: Exception) -> TenantryError:
     if isinstance(exc, TenantryError):
         return exc
+    if isinstance(exc, DBAPIError) and _is_data_exception(exc):
+        return UnstorableValue()
     if isinstance(exc, RequestValidationError):
         fields = field_errors(exc.errors())
         return ValidationFailed(f"Not valid: {', '.join(sorted(fields))}.", errors=fields)

@@ -180,6 +180,19 @@ class TestSeedFlow:
         assert set(body["errors"]) == {wrong}
 
     @pytest.mark.parametrize(
+        "fields",
+        [{"name": "nul\u0000name"}, {"metadata": {"k": "\u0000"}}, {"description": "\u0000"}],
+    )
+    async def test_unstorable_values(
+        self, client: httpx.AsyncClient, fields: dict[str, Any]
+    ) -> None:
+        org = await register(client)
+        response = await client.post("/v1/databases/", headers=org.bearer, json=EXAMPLE | fields)
+        assert_problem(response, 400, "UNSTORABLE_VALUE")
+        listed = await client.get("/v1/databases/", headers=org.bearer)
+        assert len(listed.json()["databases"]) == 1
+
+    @pytest.mark.parametrize(
         "id_type", ["uint32", "uint64", "int32", "int64", "uuid", "hex16", "urlsafe64", "bytes8"]
     )
     async def test_id_type_families(self, client: httpx.AsyncClient, id_type: str) -> None:

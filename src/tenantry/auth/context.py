@@ -108,8 +108,9 @@ async def _from_key(session: ControlSession, tokens: TokenService, key: str) -> 
     if prefix is None:
         raise InvalidCredentials("The API key is not valid.")
     query = (
-        select(ApiKey, Database, TenantSchema.version)
+        select(ApiKey, Database, TenantSchema.version, Account.role)
         .join(Database, Database.id == ApiKey.database_id)
+        .outerjoin(Account, Account.id == ApiKey.account_id)
         .outerjoin(TenantSchema, TenantSchema.name == Database.schema_name)
         .where(ApiKey.prefix == prefix)
     )
@@ -129,9 +130,16 @@ async def _from_key(session: ControlSession, tokens: TokenService, key: str) -> 
     return AuthContext(
         org_id=api_key.org_id,
         api_key_id=api_key.id,
-        role=Role(api_key.role),
+        role=_capped(Role(api_key.role), row.role),
         database=DatabaseRef.of(database, row.version),
     )
+
+
+def _capped(role: Role, owner_role: str | None) -> Role:
+    """A key never acts above its owner's current role."""
+    if owner_role is None:
+        return role
+    return min(role, Role(owner_role), key=ROLE_RANK.__getitem__)
 
 
 def _combine(by_token: AuthContext, by_key: AuthContext) -> AuthContext:

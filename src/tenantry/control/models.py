@@ -108,7 +108,8 @@ class Account(Timestamps, ControlPlaneBase):
 
 
 class ApiKey(Timestamps, ControlPlaneBase):
-    """A key for one database; only its prefix and a hash of the whole key are kept."""
+    """A key for one database, owned by an account (it dies with it, and never acts above
+    its owner's role); only its prefix and a hash of the whole key are kept."""
 
     __tablename__ = "api_keys"
     __table_args__ = (CheckConstraint(f"role IN {ROLES_SQL}", name="role"),)
@@ -120,7 +121,9 @@ class ApiKey(Timestamps, ControlPlaneBase):
     database_id: Mapped[str] = mapped_column(
         ForeignKey("databases.id", ondelete="CASCADE"), index=True
     )
-    account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    account_id: Mapped[str | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[str] = mapped_column(String(16))
     prefix: Mapped[str] = mapped_column(String(16), unique=True)

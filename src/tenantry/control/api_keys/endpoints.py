@@ -23,6 +23,7 @@ async def create_api_key(
         role=body.role,
         expires_at=body.expires_at,
         now=token_service(request).clock(),
+        owner_id=body.account_id,
     )
     return ApiKeyCreated(**ApiKeyRead.model_validate(key).model_dump(), key=secret)
 

@@ -10,6 +10,12 @@ class ApiKeyCreate(Strict):
     name: str = Field(default="", max_length=200)
     role: Role = Role.BACKEND
     expires_at: datetime | None = None
+    account_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="Owner: a service account of the organization (default: you). "
+        "A key dies with its owner and never acts above its owner's role.",
+    )
 
 
 class ApiKeyRead(BaseModel):
@@ -20,6 +26,7 @@ class ApiKeyRead(BaseModel):
     name: str
     role: Role
     database_id: str
+    account_id: str | None
     created_at: datetime
     last_used_at: datetime | None
     expires_at: datetime | None

@@ -7,7 +7,8 @@ from sqlalchemy import select
 from tenantry.auth import api_keys
 from tenantry.auth.context import ROLE_RANK, AuthContext
 from tenantry.auth.errors import NoDatabaseSelected, RoleForbidden
-from tenantry.control.models import ApiKey, Role
+from tenantry.control.accounts.service import AccountNotFound
+from tenantry.control.models import Account, AccountKind, ApiKey, Role
 from tenantry.db.sessions import ControlSession
 from tenantry.errors import BadRequest, NotFound
 from tenantry.ids import new_id
@@ -32,11 +33,13 @@ async def create(
     role: Role,
     expires_at: datetime | None,
     now: datetime,
+    owner_id: str | None = None,
 ) -> tuple[ApiKey, str]:
     assert caller.role is not None
     assert caller.org_id is not None
     if ROLE_RANK[role] > ROLE_RANK[caller.role]:
         raise RoleForbidden("A key cannot have a higher role than its creator.")
+    owner_id = await _owner(session, caller, owner_id, role)
     if expires_at is not None and (expires_at.tzinfo is None or expires_at <= now):
         raise BadRequest(
             "expires_at must be a future time with a time zone.",
@@ -47,7 +50,7 @@ async def create(
         id=new_id(),
         org_id=caller.org_id,
         database_id=_database_id(caller),
-        account_id=caller.account_id,
+        account_id=owner_id,
         name=name,
         role=role,
         prefix=new.prefix,
@@ -58,6 +61,25 @@ async def create(
     await session.flush()
     await session.refresh(key)
     return key, new.key
+
+
+async def _owner(
+    session: ControlSession, caller: AuthContext, owner_id: str | None, role: Role
+) -> str | None:
+    """The key's owner: the caller, or a service account of the caller's organization."""
+    if owner_id is None or owner_id == caller.account_id:
+        return caller.account_id
+    owner = await session.get(Account, owner_id)
+    if owner is None or owner.org_id != caller.org_id:
+        raise AccountNotFound
+    if owner.kind != AccountKind.SERVICE:
+        raise BadRequest(
+            "A key is owned by its creator or by a service account.",
+            errors={"account_id": ["Must name a service account, or be left out."]},
+        )
+    if ROLE_RANK[role] > ROLE_RANK[Role(owner.role)]:
+        raise RoleForbidden("A key cannot have a higher role than its owner.")
+    return owner.id
 
 
 async def list_keys(session: ControlSession, caller: AuthContext) -> list[ApiKey]:

@@ -1,0 +1,79 @@
+"""Keys belong to an account: service accounts have keys of their own, a key never acts
+above its owner's role, and it dies with its owner."""
+
+import uuid
+
+import httpx
+
+from tests.control.conftest import PASSWORD, Registration, register, wait_for_status
+from tests.test_errors import assert_problem
+
+
+async def _service_account(client: httpx.AsyncClient, org: Registration, role: str) -> str:
+    response = await client.post(
+        "/v1/accounts/service/",
+        headers=org.bearer,
+        json={"name": f"svc-{uuid.uuid4().hex[:8]}", "password": PASSWORD, "role": role},
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def _key(client: httpx.AsyncClient, org: Registration, **body: object) -> httpx.Response:
+    return await client.post("/v1/api-keys/", headers=org.bearer, json=body)
+
+
+async def test_a_service_account_owns_its_keys(client: httpx.AsyncClient) -> None:
+    org = await register(client)
+    await wait_for_status(client, org.bearer)
+    service = await _service_account(client, org, "backend")
+    created = await _key(client, org, role="backend", account_id=service, name="ingest")
+    assert created.status_code == 201, created.text
+    assert created.json()["account_id"] == service
+    key = {"X-API-Key": created.json()["key"]}
+    assert (await client.post("/_probe/data/spaces", headers=key)).status_code == 201
+
+    deleted = await client.delete(f"/v1/accounts/{service}/", headers=org.bearer)
+    assert deleted.status_code == 204
+    response = await client.get("/_probe/data/spaces", headers=key)
+    assert_problem(response, 401, "INVALID_CREDENTIALS")
+
+
+async def test_a_key_never_acts_above_its_owner(client: httpx.AsyncClient) -> None:
+    org = await register(client)
+    await wait_for_status(client, org.bearer)
+    service = await _service_account(client, org, "manager")
+    created = await _key(client, org, role="manager", account_id=service)
+    key = {"X-API-Key": created.json()["key"]}
+    assert (await client.get("/v1/api-keys/", headers=key)).status_code == 200
+
+    demoted = await client.patch(
+        f"/v1/accounts/{service}/", headers=org.bearer, json={"role": "frontend"}
+    )
+    assert demoted.status_code == 200
+    assert_problem(await client.get("/v1/api-keys/", headers=key), 403, "ROLE_FORBIDDEN")
+    response = await client.post("/_probe/data/spaces", headers=key)
+    assert_problem(response, 403, "ROLE_FORBIDDEN")
+    assert (await client.get("/_probe/data/spaces", headers=key)).status_code == 200
+
+
+async def test_owner_rules(client: httpx.AsyncClient) -> None:
+    org, other = await register(client), await register(client)
+    backend = await _service_account(client, org, "backend")
+    response = await _key(client, org, role="manager", account_id=backend)
+    assert_problem(response, 403, "ROLE_FORBIDDEN")
+    foreign = await _service_account(client, other, "backend")
+    response = await _key(client, org, role="backend", account_id=foreign)
+    assert_problem(response, 404, "ACCOUNT_NOT_FOUND")
+    person = await client.post(
+        "/v1/accounts/individual/",
+        headers=org.bearer,
+        json={
+            "email": f"p.{uuid.uuid4().hex[:8]}@example.com",
+            "password": PASSWORD,
+            "role": "backend",
+        },
+    )
+    response = await _key(client, org, role="backend", account_id=person.json()["id"])
+    body = assert_problem(response, 400, "BAD_REQUEST")
+    assert set(body["errors"]) == {"account_id"}
