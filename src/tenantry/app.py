@@ -14,6 +14,9 @@ from tenantry.control.api_keys import endpoints as api_keys_endpoints
 from tenantry.control.auth import endpoints as auth_endpoints
 from tenantry.control.databases import endpoints as databases_endpoints
 from tenantry.control.provisioning.worker import Worker
+from tenantry.data.idempotency import add_replay_handler
+from tenantry.data.pagination import Cursors
+from tenantry.data.tenant_models import endpoints as tenant_models_endpoints
 from tenantry.db.engine import create_engine
 from tenantry.errors import add_error_handlers
 from tenantry.logs import configure_logging
@@ -27,7 +30,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.worker = app.state.worker_task = None
     if settings.worker:
         app.state.worker = Worker(
-            engine, pool_size=settings.warm_pool_size, concurrency=settings.worker_concurrency
+            engine,
+            pool_size=settings.warm_pool_size,
+            concurrency=settings.worker_concurrency,
+            idempotency_retention=settings.idempotency_retention,
         )
         app.state.worker_task = asyncio.create_task(app.state.worker.run(), name="worker")
     try:
@@ -57,7 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         access_ttl=settings.access_token_ttl,
         refresh_ttl=settings.refresh_token_ttl,
     )
+    app.state.cursors = Cursors(settings.secret)
     add_error_handlers(app)
+    add_replay_handler(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     for router in (
@@ -65,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts_endpoints.router,
         api_keys_endpoints.router,
         databases_endpoints.router,
+        tenant_models_endpoints.router,
     ):
         app.include_router(router)
     return app

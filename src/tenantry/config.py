@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     warm_pool_size: int = Field(
         default=4, ge=0, le=1000, description="Empty schemas kept at head for new databases."
     )
+    idempotency_retention: timedelta = Field(
+        default=timedelta(hours=24), description="How long Idempotency-Key answers are kept."
+    )
     migrate_on_start: bool = Field(
         default=True, description="`serve` migrates every schema before it listens."
     )

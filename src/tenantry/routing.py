@@ -41,7 +41,8 @@ class TenantryRoute(APIRoute):
 
 
 class Router(APIRouter):
-    """Routes answer with and without their trailing slash, without redirecting."""
+    """Routes answer with and without their trailing slash, without redirecting; the
+    form declared is the one in the OpenAPI document."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("route_class", TenantryRoute)
@@ -49,8 +50,9 @@ class Router(APIRouter):
 
     def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().add_api_route(path, endpoint, **kwargs)
-        if path.endswith("/") and (len(path) > 1 or self.prefix):
+        other = path.rstrip("/") if path.endswith("/") else path + "/"
+        if other or self.prefix:
             alias = {**kwargs, "include_in_schema": False, "operation_id": None}
             if kwargs.get("name"):
-                alias["name"] = f"{kwargs['name']}_without_slash"
-            super().add_api_route(path.rstrip("/"), endpoint, **alias)
+                alias["name"] = f"{kwargs['name']}_other_slash"
+            super().add_api_route(other, endpoint, **alias)

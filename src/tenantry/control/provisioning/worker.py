@@ -18,11 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tenantry.control.models import JobKind
 from tenantry.control.provisioning import repository, service
 from tenantry.control.provisioning.repository import CHANNEL, ClaimedJob
+from tenantry.data import idempotency
 from tenantry.db.migrate import RECYCLE_AFTER, driver_connection
 
 logger = logging.getLogger("tenantry.worker")
 
 RESTART_DELAY = 2.0
+EXPIRY_INTERVAL = 600.0  # seconds between sweeps of old idempotency records
 IDLE_WAKEUP = 30.0  # seconds: a safety net; NOTIFY is what wakes the worker
 
 Handler = Callable[[AsyncConnection, ClaimedJob], Awaitable[None]]
@@ -32,11 +34,20 @@ HANDLERS: dict[str, Handler] = {JobKind.PROVISION: service.provision, JobKind.DR
 class Worker:
     max_attempts = 5
 
-    def __init__(self, engine: AsyncEngine, *, pool_size: int, concurrency: int) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        pool_size: int,
+        concurrency: int,
+        idempotency_retention: timedelta = timedelta(hours=24),
+    ) -> None:
         self.engine = engine
         self.pool_size = pool_size
         self.concurrency = concurrency
+        self.idempotency_retention = idempotency_retention
         self._wake = asyncio.Event()
+        self._expired_at = 0.0
 
     def backoff(self, attempts: int) -> timedelta:
         return timedelta(seconds=min(60, 2**attempts))
@@ -73,8 +84,19 @@ class Worker:
                         continue
                     if self.pool_size and await service.refill_pool(self.engine, self.pool_size):
                         continue
+                    await self._expire_idempotency(connection)
                     await self._sleep(connection)
                 await connection.invalidate()
+
+    async def _expire_idempotency(self, connection: AsyncConnection) -> None:
+        """Forget old Idempotency-Key answers, at most once per EXPIRY_INTERVAL."""
+        if time.monotonic() - self._expired_at < EXPIRY_INTERVAL:
+            return
+        self._expired_at = time.monotonic()
+        async with connection.begin():
+            gone = await idempotency.expire(connection, self.idempotency_retention)
+        if gone:
+            logger.info("idempotency records expired", extra={"fields": {"count": gone}})
 
     async def _sleep(self, connection: AsyncConnection) -> None:
         async with connection.begin():

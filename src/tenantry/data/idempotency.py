@@ -1,0 +1,180 @@
+"""`Idempotency-Key` on creates.
+
+The key is scoped to (database, principal, method, path). While a request holds it (a
+transaction-level advisory lock), another request with the same key gets 409. Once the
+first has committed, the same key with the same body replays the stored status and bytes
+with `Idempotent-Replayed: true`; with another body it gets 422. The record is written in
+the create's own transaction, so a create and its record exist together or not at all.
+"""
+
+import hashlib
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Header, Request, Response
+from pydantic import BaseModel
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tenantry.auth.context import AuthContext, Caller
+from tenantry.control.models import IdempotencyRecord
+from tenantry.db.sessions import RequestConnection
+from tenantry.errors import BadRequest, Conflict, TenantryError
+
+HEADER = "Idempotency-Key"
+KEY = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII, as Stripe allows
+JSON = "application/json"
+
+
+class IdempotencyKeyRequired(BadRequest):
+    code = "IDEMPOTENCY_KEY_REQUIRED"
+    default_detail = "Send an Idempotency-Key header (1 to 255 visible ASCII characters)."
+
+
+class IdempotencyKeyInvalid(BadRequest):
+    code = "IDEMPOTENCY_KEY_INVALID"
+    default_detail = "The Idempotency-Key must be 1 to 255 visible ASCII characters."
+
+
+class IdempotencyKeyInUse(Conflict):
+    code = "IDEMPOTENCY_KEY_IN_USE"
+    default_detail = "A request with this Idempotency-Key is still running; retry shortly."
+
+
+class IdempotencyKeyReused(TenantryError):
+    status = 422
+    code = "IDEMPOTENCY_KEY_REUSED"
+    error_code = 40
+    error_name = "WrongData"
+    default_detail = "This Idempotency-Key was used with another request body."
+
+
+class Replay(Exception):
+    """The stored answer of an earlier request with the same key and body."""
+
+    def __init__(self, record: IdempotencyRecord) -> None:
+        self.record = record
+
+
+def _request_hash(body: bytes) -> str:
+    """The same JSON document hashes the same, however it is spaced or ordered."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
+    except ValueError:
+        return hashlib.sha256(body).hexdigest()
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _scope(context: AuthContext, method: str, path: str, key: str) -> str:
+    assert context.database is not None
+    principal = context.api_key_id or context.account_id or ""
+    parts = (context.database.id, principal, method, path.rstrip("/"), key)
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+@dataclass
+class Idempotency:
+    """What an idempotent create needs: call `respond` with its answer."""
+
+    connection: AsyncConnection
+    database_id: str | None = None
+    scope: str | None = None
+    request_hash: str | None = None
+
+    async def respond(self, status: int, model: BaseModel) -> Response:
+        """Render the answer once; store those very bytes when a key was sent."""
+        body = model.model_dump_json().encode()
+        if self.scope is not None:
+            assert self.database_id is not None
+            assert self.request_hash is not None
+            await self.connection.execute(
+                insert(IdempotencyRecord).values(
+                    scope=self.scope,
+                    database_id=self.database_id,
+                    request_hash=self.request_hash,
+                    status_code=status,
+                    body=body,
+                )
+            )
+        return Response(body, status_code=status, media_type=JSON)
+
+
+async def _guard(
+    request: Request,
+    context: Caller,
+    connection: RequestConnection,
+    key: str | None,
+    *,
+    required: bool,
+) -> Idempotency:
+    if key is None:
+        if required:
+            raise IdempotencyKeyRequired
+        return Idempotency(connection)
+    if not KEY.fullmatch(key):
+        raise IdempotencyKeyInvalid
+    if context.database is None:  # anonymous or no database: the data session refuses it
+        return Idempotency(connection)
+    scope = _scope(context, request.method, request.url.path, key)
+    locked = await connection.scalar(
+        text("SELECT pg_try_advisory_xact_lock(hashtextextended(:scope, 0))"), {"scope": scope}
+    )
+    if not locked:
+        raise IdempotencyKeyInUse
+    request_hash = _request_hash(await request.body())
+    stored = (
+        await connection.execute(select(IdempotencyRecord).where(IdempotencyRecord.scope == scope))
+    ).one_or_none()
+    if stored is not None:
+        record = IdempotencyRecord(**stored._mapping)
+        if record.request_hash != request_hash:
+            raise IdempotencyKeyReused
+        raise Replay(record)
+    return Idempotency(connection, context.database.id, scope, request_hash)
+
+
+def idempotency(*, required: bool) -> Callable[..., Awaitable[Idempotency]]:
+    description = "Makes the create safe to retry" + (" (required)." if required else ".")
+
+    async def guard(
+        request: Request,
+        context: Caller,
+        connection: RequestConnection,
+        key: Annotated[
+            str | None, Header(alias=HEADER, max_length=1000, description=description)
+        ] = None,
+    ) -> Idempotency:
+        return await _guard(request, context, connection, key, required=required)
+
+    return guard
+
+
+IdempotencyRequired = Annotated[Idempotency, Depends(idempotency(required=True))]
+IdempotencyOptional = Annotated[Idempotency, Depends(idempotency(required=False))]
+
+
+async def _replay(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Replay)
+    return Response(
+        exc.record.body,
+        status_code=exc.record.status_code,
+        media_type=JSON,
+        headers={"Idempotent-Replayed": "true"},
+    )
+
+
+def add_replay_handler(app: FastAPI) -> None:
+    app.add_exception_handler(Replay, _replay)
+
+
+async def expire(connection: AsyncConnection, retention: timedelta) -> int:
+    """Forget records older than `retention`; how many went."""
+    result = await connection.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < func.now() - retention)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

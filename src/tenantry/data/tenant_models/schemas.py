@@ -1,0 +1,57 @@
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from tenantry.control.auth.schemas import Strict
+from tenantry.data.pagination import Page
+
+Text = Field(default=None, max_length=10_000)
+Short = Field(default=None, max_length=200)
+
+
+class TenantModelCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = Text
+    model_id: str | None = Field(default=None, max_length=200, description="The model to use.")
+    alias: str | None = Field(default=None, max_length=200, description="A name for clients.")
+    is_enabled: bool = True
+    overrides: dict[str, Any] = Field(
+        default_factory=dict, description="Per-tenant settings, as unvalidated JSON."
+    )
+
+
+class TenantModelUpdate(Strict):
+    """Only the fields sent change; `name`, `is_enabled` and `overrides` cannot be null."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Text
+    model_id: str | None = Short
+    alias: str | None = Short
+    is_enabled: bool | None = None
+    overrides: dict[str, Any] | None = None
+
+    @field_validator("name", "is_enabled", "overrides")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class TenantModelRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    tenant_model_id: uuid.UUID
+    name: str
+    description: str | None
+    model_id: str | None
+    alias: str | None
+    is_enabled: bool
+    overrides: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+TenantModelPage = Page[TenantModelRead]
