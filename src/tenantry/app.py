@@ -16,6 +16,7 @@ from tenantry.control.databases import endpoints as databases_endpoints
 from tenantry.control.provisioning.worker import Worker
 from tenantry.data.idempotency import add_replay_handler
 from tenantry.data.pagination import Cursors
+from tenantry.data.spaces import endpoints as spaces_endpoints
 from tenantry.data.tenant_models import endpoints as tenant_models_endpoints
 from tenantry.db.engine import create_engine
 from tenantry.errors import add_error_handlers
@@ -66,7 +67,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cursors = Cursors(settings.secret)
     add_error_handlers(app)
     add_replay_handler(app)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        larger_bodies=[(spaces_endpoints.BACKGROUND_PATH, settings.max_image_bytes)],
+    )
     app.include_router(health.router)
     for router in (
         auth_endpoints.router,
@@ -74,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api_keys_endpoints.router,
         databases_endpoints.router,
         tenant_models_endpoints.router,
+        spaces_endpoints.router,
     ):
         app.include_router(router)
     return app

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_image_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=1024, description="Largest background image accepted."
+    )
+    max_image_pixels: int = Field(
+        default=40_000_000, ge=1, description="Largest image (width x height) decoded."
+    )
     access_token_ttl: timedelta = timedelta(minutes=5)
     refresh_token_ttl: timedelta = timedelta(days=1)
     login_window: timedelta = timedelta(minutes=15)

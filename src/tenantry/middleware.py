@@ -5,6 +5,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Sequence
 
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
@@ -25,9 +26,23 @@ class BodyTooLarge(HTTPException):
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        larger_bodies: Sequence[tuple[re.Pattern[str], int]] = (),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.larger_bodies = larger_bodies
+
+    def _limit(self, path: str) -> int:
+        """The body size limit of `path`: the general one, or a route's own (images)."""
+        for pattern, limit in self.larger_bodies:
+            if pattern.fullmatch(path):
+                return limit
+        return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,18 +63,19 @@ class RequestContextMiddleware:
             await send(message)
 
         received = 0
+        limit = self._limit(scope["path"])
 
         async def receive_within_limit() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > limit:
                     raise BodyTooLarge
             return message
 
         try:
-            if _declared_length(scope) > self.max_body_bytes:
+            if _declared_length(scope) > limit:
                 await problem_response(PayloadTooLarge())(scope, receive, send_with_id)
             else:
                 await self.app(scope, receive_within_limit, send_with_id)

@@ -1,6 +1,11 @@
 import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from tests.e2e.test_serve import Server, postgres_processes
 
 
 @pytest.fixture
@@ -9,3 +14,30 @@ def env() -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("TENANTRY_")}
     environment["TENANTRY_LOG_FORMAT"] = "json"
     return environment
+
+
+@pytest.fixture
+def server(
+    tmp_path: Path, env: dict[str, str], database_url_for_serve: str | None
+) -> Iterator[Server]:
+    if database_url_for_serve is not None:
+        env["TENANTRY_DATABASE_URL"] = database_url_for_serve
+        env["TENANTRY_SECRET_KEY"] = "e2e-secret-that-is-long-enough-0123456789"
+    server = Server(tmp_path / "data", env)
+    yield server
+    if server.process is not None and server.process.poll() is None:
+        server.stop()
+    for pid in postgres_processes(server.data_dir):
+        os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+async def database_url_for_serve(postgres_server: str) -> Iterator[str | None]:  # type: ignore[misc]
+    if not os.environ.get("TENANTRY_TEST_DATABASE_URL"):
+        yield None
+        return
+    from tests.conftest import create_database, drop_database
+
+    url = await create_database(postgres_server)
+    yield url
+    await drop_database(url)

@@ -7,7 +7,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -104,33 +103,6 @@ def postgres_processes(data_dir: Path) -> list[int]:
             ):
                 found.append(int(entry.name))
     return found
-
-
-@pytest.fixture
-def server(
-    tmp_path: Path, env: dict[str, str], database_url_for_serve: str | None
-) -> Iterator[Server]:
-    if database_url_for_serve is not None:
-        env["TENANTRY_DATABASE_URL"] = database_url_for_serve
-        env["TENANTRY_SECRET_KEY"] = "e2e-secret-that-is-long-enough-0123456789"
-    server = Server(tmp_path / "data", env)
-    yield server
-    if server.process is not None and server.process.poll() is None:
-        server.stop()
-    for pid in postgres_processes(server.data_dir):
-        os.kill(pid, signal.SIGKILL)
-
-
-@pytest.fixture
-async def database_url_for_serve(postgres_server: str) -> Iterator[str | None]:  # type: ignore[misc]
-    if not os.environ.get("TENANTRY_TEST_DATABASE_URL"):
-        yield None
-        return
-    from tests.conftest import create_database, drop_database
-
-    url = await create_database(postgres_server)
-    yield url
-    await drop_database(url)
 
 
 def test_first_start_needs_no_configuration(server: Server) -> None:

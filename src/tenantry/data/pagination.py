@@ -12,7 +12,7 @@ import hmac
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, TypeVarTuple
 
 from fastapi import Query, Request
 from pydantic import BaseModel
@@ -24,6 +24,7 @@ from tenantry.errors import BadRequest
 MAX_CURSOR_LENGTH = 512
 MAC_BYTES = 16
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Items per page.")]
 Cursor = Annotated[
@@ -96,11 +97,11 @@ def cursors(request: Request) -> Cursors:
 
 
 def after(
-    query: Select[Any],
+    query: Select[*Ts],
     created_at: ColumnElement[Any] | QueryableAttribute[Any],
     row_id: ColumnElement[Any] | QueryableAttribute[Any],
     key: tuple[datetime, Any] | None,
-) -> Select[Any]:
+) -> Select[*Ts]:
     """Rows strictly after `key` in `(created_at, id)` order, that order, ascending."""
     if key is not None:
         at, identifier = key

@@ -31,6 +31,12 @@ Handler = Callable[[AsyncConnection, ClaimedJob], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {JobKind.PROVISION: service.provision, JobKind.DROP: service.drop}
 
 
+def _being_cancelled() -> bool:
+    """Cancelled mid-query, a worker may see the driver's error instead of the cancel."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 class Worker:
     max_attempts = 5
 
@@ -58,6 +64,8 @@ class Worker:
             try:
                 await self._run()
             except Exception:  # a lost connection, or a database not migrated yet
+                if _being_cancelled():
+                    raise asyncio.CancelledError from None  # stopping, not failing
                 logger.exception("worker stopped; restarting in %s s", RESTART_DELAY)
                 await asyncio.sleep(RESTART_DELAY)
 

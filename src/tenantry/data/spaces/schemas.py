@@ -1,0 +1,42 @@
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+
+from tenantry.control.auth.schemas import Strict
+from tenantry.data.pagination import Page
+
+
+class SpaceCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    metadata: dict[str, Any] = Field(default_factory=dict, description="Unvalidated JSON.")
+
+
+class SpaceUpdate(Strict):
+    """Only the fields sent change; `name` and `metadata` cannot be null."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    metadata: dict[str, Any] | None = None
+
+    @field_validator("name", "metadata")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class SpaceRead(BaseModel):
+    space_id: uuid.UUID
+    name: str
+    description: str | None
+    metadata: dict[str, Any]
+    has_background: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+SpacePage = Page[SpaceRead]

@@ -1,0 +1,110 @@
+"""Spaces of the caller's database. Services never commit."""
+
+import uuid
+from typing import Any
+
+from tenantry.data.models import Space, SpaceBackground
+from tenantry.data.pagination import Cursors, Meta, page_of
+from tenantry.data.spaces import repository
+from tenantry.data.spaces.images import CheckedImage
+from tenantry.data.spaces.schemas import SpaceRead
+from tenantry.db.sessions import TenantSession
+from tenantry.errors import NotFound
+
+SCOPE = "spaces"
+FIELDS = {"metadata": "extra"}  # API name -> attribute
+
+
+class SpaceNotFound(NotFound):
+    code = "SPACE_NOT_FOUND"
+    default_detail = "No space of this database has this id."
+
+
+class BackgroundNotFound(NotFound):
+    code = "BACKGROUND_NOT_FOUND"
+    default_detail = "This space has no background image."
+
+
+def read(space: Space, has_background: bool) -> SpaceRead:
+    return SpaceRead(
+        space_id=space.space_id,
+        name=space.name,
+        description=space.description,
+        metadata=space.extra,
+        has_background=has_background,
+        created_at=space.created_at,
+        updated_at=space.updated_at,
+    )
+
+
+async def page(
+    session: TenantSession, cursors: Cursors, *, cursor: str | None, limit: int
+) -> tuple[list[SpaceRead], Meta]:
+    key = cursors.decode(SCOPE, cursor, uuid.UUID)
+    rows = await repository.page(session, key, limit + 1)
+    shown, meta = page_of(rows, limit, SCOPE, cursors, lambda r: (r[0].created_at, r[0].space_id))
+    return [read(*row) for row in shown], meta
+
+
+async def get(session: TenantSession, space_id: uuid.UUID) -> SpaceRead:
+    row = await repository.get(session, space_id)
+    if row is None:
+        raise SpaceNotFound
+    return read(*row)
+
+
+def _attributes(values: dict[str, Any]) -> dict[str, Any]:
+    return {FIELDS.get(name, name): value for name, value in values.items()}
+
+
+async def create(session: TenantSession, values: dict[str, Any]) -> SpaceRead:
+    return read(await repository.add(session, _attributes(values)), False)
+
+
+async def update(session: TenantSession, space_id: uuid.UUID, changes: dict[str, Any]) -> SpaceRead:
+    row = await repository.get(session, space_id)
+    if row is None:
+        raise SpaceNotFound
+    space, has_background = row
+    for attribute, value in _attributes(changes).items():
+        setattr(space, attribute, value)
+    await session.flush()
+    await session.refresh(space)
+    return read(space, has_background)
+
+
+async def delete(session: TenantSession, space_id: uuid.UUID) -> None:
+    row = await repository.get(session, space_id)
+    if row is None:
+        raise SpaceNotFound
+    await session.delete(row[0])
+    await session.flush()
+
+
+async def set_background(
+    session: TenantSession, space_id: uuid.UUID, image: CheckedImage
+) -> SpaceRead:
+    row = await repository.get(session, space_id)
+    if row is None:
+        raise SpaceNotFound
+    stored = await repository.background(session, space_id)
+    if stored is None:
+        stored = SpaceBackground(space_id=space_id)
+        session.add(stored)
+    stored.content_type, stored.sha256, stored.data = image.content_type, image.sha256, image.data
+    await session.flush()
+    return read(row[0], True)
+
+
+async def delete_background(session: TenantSession, space_id: uuid.UUID) -> None:
+    await session.delete(await background(session, space_id))
+    await session.flush()
+
+
+async def background(session: TenantSession, space_id: uuid.UUID) -> SpaceBackground:
+    if await repository.get(session, space_id) is None:
+        raise SpaceNotFound
+    image = await repository.background(session, space_id)
+    if image is None:
+        raise BackgroundNotFound
+    return image

@@ -1,0 +1,260 @@
+"""Spaces: the documented requests, optional idempotency, background images served with
+their type and ETag, isolation between databases."""
+
+import hashlib
+import io
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.data.test_tenant_models import _schema, ready_org
+from tests.test_errors import assert_problem
+
+SPACES = "/v1/spaces"
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de"
+    "0000000c49444154789c63f8cfc0000003010100c9fe92ef0000000049454e44ae426082"
+)
+
+
+async def create(client: httpx.AsyncClient, key: dict[str, str], **body: Any) -> dict[str, Any]:
+    response = await client.post(SPACES, headers=key, json={"name": "s"} | body)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+class TestDocumentedRequests:
+    async def test_the_documented_sequence(self, client: httpx.AsyncClient) -> None:
+        _, key = await ready_org(client)
+        assert (await client.get(SPACES, headers=key)).json()["data"] == []
+        response = await client.post(
+            SPACES,
+            headers=key,
+            json={"name": "New Space", "description": "A description of the space"},
+        )
+        assert response.status_code == 201
+        space = response.json()
+        assert space["metadata"] == {}
+        assert space["has_background"] is False
+        path = f"{SPACES}/{space['space_id']}"
+        assert (await client.get(SPACES, headers=key)).json()["data"] == [space]
+        assert (await client.get(path, headers=key)).json() == space
+
+        patched = await client.patch(path, headers=key, json={"name": "Updated Space Name"})
+        assert patched.json()["name"] == "Updated Space Name"
+        assert patched.json()["description"] == "A description of the space"
+
+        background = await client.get(f"{path}/background", headers=key)
+        assert_problem(background, 404, "BACKGROUND_NOT_FOUND")
+        assert (await client.delete(path, headers=key)).status_code == 204
+        assert_problem(await client.get(path, headers=key), 404, "SPACE_NOT_FOUND")
+        assert_problem(await client.get(f"{path}/background", headers=key), 404, "SPACE_NOT_FOUND")
+
+    async def test_metadata_and_partial_update(self, client: httpx.AsyncClient) -> None:
+        _, key = await ready_org(client)
+        space = await create(client, key, metadata={"theme": "dark", "seats": 4})
+        path = f"{SPACES}/{space['space_id']}"
+        patched = await client.patch(path, headers=key, json={"description": "now described"})
+        assert patched.json()["metadata"] == {"theme": "dark", "seats": 4}
+        response = await client.patch(path, headers=key, json={"metadata": None, "space_id": "x"})
+        assert set(assert_problem(response, 400, "VALIDATION_ERROR")["errors"]) == {
+            "metadata",
+            "space_id",
+        }
+
+
+class TestIdempotency:
+    async def test_optional_and_replayed(self, client: httpx.AsyncClient) -> None:
+        _, key = await ready_org(client)
+        await create(client, key)
+        headers = key | {"Idempotency-Key": uuid.uuid4().hex}
+        first = await client.post(SPACES, headers=headers, json={"name": "once"})
+        again = await client.post(SPACES, headers=headers, json={"name": "once"})
+        assert again.content == first.content
+        assert again.headers["idempotent-replayed"] == "true"
+        assert len((await client.get(SPACES, headers=key)).json()["data"]) == 2
+
+
+class TestBackground:
+    @pytest.fixture
+    async def with_background(
+        self, client: httpx.AsyncClient, engine: AsyncEngine
+    ) -> tuple[str, dict[str, str]]:
+        org, key = await ready_org(client)
+        space = await create(client, key)
+        schema = await _schema(engine, org)
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    f'INSERT INTO "{schema}".space_backgrounds '
+                    "(space_id, content_type, sha256, data) VALUES (:id, 'image/png', :sha, :data)"
+                ),
+                {"id": space["space_id"], "sha": hashlib.sha256(PNG).hexdigest(), "data": PNG},
+            )
+        return f"{SPACES}/{space['space_id']}", key
+
+    async def test_served_with_type_and_etag(
+        self, client: httpx.AsyncClient, with_background: tuple[str, dict[str, str]]
+    ) -> None:
+        path, key = with_background
+        response = await client.get(f"{path}/background", headers=key)
+        assert response.status_code == 200
+        assert response.content == PNG
+        assert response.headers["content-type"] == "image/png"
+        etag = response.headers["etag"]
+        assert etag == f'"{hashlib.sha256(PNG).hexdigest()}"'
+        assert "max-age" in response.headers["cache-control"]
+        cached = await client.get(f"{path}/background", headers=key | {"If-None-Match": etag})
+        assert cached.status_code == 304
+        assert cached.content == b""
+        assert (await client.get(path, headers=key)).json()["has_background"] is True
+
+
+def image(image_format: str, size: tuple[int, int] = (8, 6), mode: str = "RGB") -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, size, color=1 if mode == "1" else (200, 30, 30)).save(buffer, image_format)
+    return buffer.getvalue()
+
+
+class TestUpload:
+    @pytest.fixture
+    async def space(self, client: httpx.AsyncClient) -> tuple[str, dict[str, str]]:
+        _, key = await ready_org(client)
+        return f"{SPACES}/{(await create(client, key))['space_id']}", key
+
+    @pytest.mark.parametrize(
+        ("image_format", "content_type"),
+        [
+            ("PNG", "image/png"),
+            ("JPEG", "image/jpeg"),
+            ("WEBP", "image/webp"),
+            ("GIF", "image/gif"),
+        ],
+    )
+    async def test_raw_body(
+        self,
+        client: httpx.AsyncClient,
+        space: tuple[str, dict[str, str]],
+        image_format: str,
+        content_type: str,
+    ) -> None:
+        path, key = space
+        data = image(image_format)
+        # the declared type is ignored: the bytes say what the image is
+        headers = key | {"Content-Type": "application/octet-stream"}
+        put = await client.put(f"{path}/background", headers=headers, content=data)
+        assert put.status_code == 200, put.text
+        assert put.json()["has_background"] is True
+        served = await client.get(f"{path}/background", headers=key)
+        assert served.content == data
+        assert served.headers["content-type"] == content_type
+
+    async def test_multipart_and_replace(
+        self, client: httpx.AsyncClient, space: tuple[str, dict[str, str]]
+    ) -> None:
+        path, key = space
+        first = await client.put(
+            f"{path}/background", headers=key, files={"file": ("a.png", image("PNG"), "image/png")}
+        )
+        assert first.status_code == 200, first.text
+        etag = (await client.get(f"{path}/background", headers=key)).headers["etag"]
+        second = await client.put(f"{path}/background", headers=key, content=image("JPEG"))
+        assert second.status_code == 200
+        served = await client.get(f"{path}/background", headers=key | {"If-None-Match": etag})
+        assert served.status_code == 200
+        assert served.headers["content-type"] == "image/jpeg"
+
+    @pytest.mark.parametrize(
+        ("body", "status", "code"),
+        [
+            (b"just some text", 415, "UNSUPPORTED_IMAGE_TYPE"),
+            (image("BMP"), 415, "UNSUPPORTED_IMAGE_TYPE"),
+            (image("PNG", (64, 64))[:-40], 400, "INVALID_IMAGE"),
+            (b"", 400, "INVALID_IMAGE"),
+            (image("PNG", (12_000, 10_000), mode="1"), 413, "IMAGE_TOO_LARGE"),
+            (b"\x89PNG" + b"\0" * (6 * 1024 * 1024), 413, "PAYLOAD_TOO_LARGE"),
+        ],
+        ids=["text", "bmp", "truncated", "empty", "bomb", "too-many-bytes"],
+    )
+    async def test_refused(
+        self,
+        client: httpx.AsyncClient,
+        space: tuple[str, dict[str, str]],
+        body: bytes,
+        status: int,
+        code: str,
+    ) -> None:
+        path, key = space
+        response = await client.put(f"{path}/background", headers=key, content=body)
+        assert_problem(response, status, code)
+        assert (await client.get(path, headers=key)).json()["has_background"] is False
+
+    async def test_streamed_body_over_the_cap(
+        self, client: httpx.AsyncClient, space: tuple[str, dict[str, str]]
+    ) -> None:
+        path, key = space
+
+        async def chunks() -> Any:
+            for _ in range(7):
+                yield b"\0" * (1024 * 1024)
+
+        response = await client.put(f"{path}/background", headers=key, content=chunks())
+        assert_problem(response, 413, "PAYLOAD_TOO_LARGE")
+
+    async def test_bad_multipart(
+        self, client: httpx.AsyncClient, space: tuple[str, dict[str, str]]
+    ) -> None:
+        path, key = space
+        multipart = key | {"Content-Type": "multipart/form-data; boundary=x"}
+        text_only = b'--x\r\nContent-Disposition: form-data; name="file"\r\n\r\ntext\r\n--x--\r\n'
+        no_file = await client.put(f"{path}/background", headers=multipart, content=text_only)
+        assert_problem(no_file, 400, "INVALID_IMAGE")
+        broken = await client.put(
+            f"{path}/background",
+            headers=multipart,
+            content=b"--x\r\nnonsense",
+        )
+        assert broken.status_code == 400
+
+    async def test_delete_and_who_may(
+        self, client: httpx.AsyncClient, space: tuple[str, dict[str, str]]
+    ) -> None:
+        path, key = space
+        assert_problem(
+            await client.put(f"{path}/background", content=image("PNG")),
+            403,
+            "PUBLIC_SCHEMA_READ_ONLY",
+        )
+        await client.put(f"{path}/background", headers=key, content=image("PNG"))
+        assert (await client.delete(f"{path}/background", headers=key)).status_code == 204
+        gone = await client.get(f"{path}/background", headers=key)
+        assert_problem(gone, 404, "BACKGROUND_NOT_FOUND")
+        again = await client.delete(f"{path}/background", headers=key)
+        assert_problem(again, 404, "BACKGROUND_NOT_FOUND")
+
+
+class TestIsolation:
+    async def test_other_databases_ids_are_not_found(self, client: httpx.AsyncClient) -> None:
+        (_, mine), (_, theirs) = await ready_org(client), await ready_org(client)
+        path = f"{SPACES}/{(await create(client, theirs, name='secret'))['space_id']}"
+        for response in (
+            await client.get(path, headers=mine),
+            await client.patch(path, headers=mine, json={"name": "mine"}),
+            await client.delete(path, headers=mine),
+            await client.get(f"{path}/background", headers=mine),
+        ):
+            assert_problem(response, 404, "SPACE_NOT_FOUND")
+        assert (await client.get(path, headers=theirs)).json()["name"] == "secret"
+
+    async def test_anonymous_reads_the_template_only(self, client: httpx.AsyncClient) -> None:
+        _, key = await ready_org(client)
+        await create(client, key)
+        assert (await client.get(SPACES)).json()["data"] == []
+        response = await client.post(SPACES, json={"name": "s"})
+        assert_problem(response, 403, "PUBLIC_SCHEMA_READ_ONLY")
