@@ -3,6 +3,7 @@ isolation between databases."""
 
 import asyncio
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tenantry.data import idempotency
 from tests.control.conftest import Registration, register, wait_for_status
 from tests.test_errors import assert_problem
 
@@ -180,6 +182,24 @@ class TestIdempotency:
         async with engine.connect() as connection:
             count = await connection.scalar(text(f'SELECT count(*) FROM "{schema}".tenant_models'))
         assert count == 1
+
+    async def test_answers_expire(self, client: httpx.AsyncClient, engine: AsyncEngine) -> None:
+        org, key = await ready_org(client)
+        headers = idempotent(key)
+        first = await client.post(MODELS, headers=headers, json={"name": "m"})
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "UPDATE tenantry.idempotency_records "
+                    "SET created_at = now() - interval '25 hours' WHERE database_id = :id"
+                ),
+                {"id": org.body["database"]["id"]},
+            )
+            assert await idempotency.expire(connection, timedelta(hours=24)) >= 1
+        again = await client.post(MODELS, headers=headers, json={"name": "m"})
+        assert again.status_code == 201
+        assert "idempotent-replayed" not in again.headers
+        assert again.json()["tenant_model_id"] != first.json()["tenant_model_id"]
 
 
 async def _schema(engine: AsyncEngine, org: Registration) -> str:

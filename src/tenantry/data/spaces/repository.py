@@ -3,7 +3,6 @@
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Row, exists, select
 
@@ -24,14 +23,6 @@ async def page(
 async def get(session: TenantSession, space_id: uuid.UUID) -> Row[Space, bool] | None:
     query = select(Space, HAS_BACKGROUND).where(Space.space_id == space_id)
     return (await session.execute(query)).one_or_none()
-
-
-async def add(session: TenantSession, values: dict[str, Any]) -> Space:
-    space = Space(**values)
-    session.add(space)
-    await session.flush()
-    await session.refresh(space)
-    return space
 
 
 async def background(session: TenantSession, space_id: uuid.UUID) -> SpaceBackground | None:

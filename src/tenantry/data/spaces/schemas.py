@@ -2,9 +2,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from tenantry.control.auth.schemas import Strict
+from tenantry.data.common import not_null
 from tenantry.data.pagination import Page
 
 
@@ -21,12 +22,7 @@ class SpaceUpdate(Strict):
     description: str | None = Field(default=None, max_length=10_000)
     metadata: dict[str, Any] | None = None
 
-    @field_validator("name", "metadata")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    _reject_null = not_null("name", "metadata")
 
 
 class SpaceRead(BaseModel):

@@ -3,6 +3,7 @@
 import uuid
 from typing import Any
 
+from tenantry.data.common import add
 from tenantry.data.models import Space, SpaceBackground
 from tenantry.data.pagination import Cursors, Meta, page_of
 from tenantry.data.spaces import repository
@@ -58,7 +59,7 @@ def _attributes(values: dict[str, Any]) -> dict[str, Any]:
 
 
 async def create(session: TenantSession, values: dict[str, Any]) -> SpaceRead:
-    return read(await repository.add(session, _attributes(values)), False)
+    return read(await add(session, Space(**_attributes(values))), False)
 
 
 async def update(session: TenantSession, space_id: uuid.UUID, changes: dict[str, Any]) -> SpaceRead:

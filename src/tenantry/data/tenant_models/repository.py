@@ -3,7 +3,6 @@
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 
@@ -21,11 +20,3 @@ async def page(
 
 async def get(session: TenantSession, tenant_model_id: uuid.UUID) -> TenantModel | None:
     return await session.get(TenantModel, tenant_model_id)
-
-
-async def add(session: TenantSession, values: dict[str, Any]) -> TenantModel:
-    model = TenantModel(**values)
-    session.add(model)
-    await session.flush()
-    await session.refresh(model)
-    return model

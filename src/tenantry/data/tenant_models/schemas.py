@@ -2,9 +2,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from tenantry.control.auth.schemas import Strict
+from tenantry.data.common import not_null
 from tenantry.data.pagination import Page
 
 Text = Field(default=None, max_length=10_000)
@@ -32,12 +33,7 @@ class TenantModelUpdate(Strict):
     is_enabled: bool | None = None
     overrides: dict[str, Any] | None = None
 
-    @field_validator("name", "is_enabled", "overrides")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    _reject_null = not_null("name", "is_enabled", "overrides")
 
 
 class TenantModelRead(BaseModel):

@@ -3,6 +3,7 @@
 import uuid
 from typing import Any
 
+from tenantry.data.common import add
 from tenantry.data.models import TenantModel
 from tenantry.data.pagination import Cursors, Meta, page_of
 from tenantry.data.tenant_models import repository
@@ -33,7 +34,7 @@ async def get(session: TenantSession, tenant_model_id: uuid.UUID) -> TenantModel
 
 
 async def create(session: TenantSession, values: dict[str, Any]) -> TenantModel:
-    return await repository.add(session, values)
+    return await add(session, TenantModel(**values))
 
 
 async def update(
