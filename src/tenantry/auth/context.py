@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 
 from tenantry.auth import api_keys
 from tenantry.auth.errors import (
@@ -84,22 +84,25 @@ async def _from_token(session: ControlSession, tokens: TokenService, token: str)
         raise TokenExpired from error
     except InvalidToken as error:
         raise InvalidCredentials("The access token is not valid.") from error
-    account = await session.get(Account, claims.account_id)
-    if account is None or account.org_id != claims.org_id:
+    query = (  # the account, and the token's database if it names one: one round trip
+        select(Account.role, Database, TenantSchema.version)
+        .outerjoin(
+            Database,
+            and_(Database.id == claims.database_id, Database.org_id == Account.org_id),
+        )
+        .outerjoin(TenantSchema, TenantSchema.name == Database.schema_name)
+        .where(Account.id == claims.account_id, Account.org_id == claims.org_id)
+    )
+    row = (await session.execute(query)).one_or_none()
+    if row is None:
         raise InvalidCredentials("The account of this token no longer exists.")
     database = None
     if claims.database_id is not None:
-        query = (
-            select(Database, TenantSchema.version)
-            .outerjoin(TenantSchema, TenantSchema.name == Database.schema_name)
-            .where(Database.id == claims.database_id)
-        )
-        row = (await session.execute(query)).one_or_none()
-        if row is None or row.Database.org_id != account.org_id:
+        if row.Database is None:
             raise InvalidCredentials("The database of this token no longer exists.")
         database = DatabaseRef.of(row.Database, row.version)
     return AuthContext(
-        org_id=account.org_id, account_id=account.id, role=Role(account.role), database=database
+        org_id=claims.org_id, account_id=claims.account_id, role=Role(row.role), database=database
     )
 
 

@@ -8,16 +8,17 @@ from tenantry.control.models import Database, SchemaKind, TenantSchema
 from tenantry.db.sessions import ControlSession
 
 
-async def name_taken(session: ControlSession, org_id: str, name: str) -> bool:
-    query = select(exists().where(Database.org_id == org_id, Database.name == name))
-    return bool(await session.scalar(query))
-
-
-async def schema_name_taken(session: ControlSession, name: str) -> bool:
-    """Named by a database, or still present (a pool schema, one being dropped)."""
-    by_database = exists().where(Database.schema_name == name)
-    by_schema = exists().where(TenantSchema.name == name)
-    return bool(await session.scalar(select(by_database | by_schema)))
+async def names_taken(
+    session: ControlSession, org_id: str, name: str, schema_name: str
+) -> tuple[bool, bool]:
+    """Whether the organization has a database `name`, and whether `schema_name` is used by
+    a database or still present (a pool schema, one being dropped): one round trip."""
+    name_used = exists().where(Database.org_id == org_id, Database.name == name)
+    schema_used = exists().where(Database.schema_name == schema_name) | exists().where(
+        TenantSchema.name == schema_name
+    )
+    row = (await session.execute(select(name_used, schema_used))).one()
+    return bool(row[0]), bool(row[1])
 
 
 async def page_of_org(

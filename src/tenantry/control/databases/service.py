@@ -36,11 +36,15 @@ class DatabaseNotFound(NotFound):
     default_detail = "The database no longer exists."
 
 
-async def _free_schema_name(session: ControlSession, base: str) -> str:
+async def _check_names(session: ControlSession, org_id: str, name: str, base: str) -> str:
+    """Refuse a duplicate name; return a schema name no one uses."""
     for _ in range(SCHEMA_NAME_ATTEMPTS):
-        name = schema_names.make(base)
-        if not await repository.schema_name_taken(session, name):
-            return name
+        schema_name = schema_names.make(base)
+        name_taken, schema_taken = await repository.names_taken(session, org_id, name, schema_name)
+        if name_taken:
+            raise DuplicatedDatabaseName(name)
+        if not schema_taken:
+            return schema_name
     raise Conflict("No free schema name was found; retry.")
 
 
@@ -58,14 +62,13 @@ async def create(
     schema_base: str | None = None,
 ) -> Database:
     """Add a `pending` database and queue its provisioning."""
-    if await repository.name_taken(session, org_id, name):
-        raise DuplicatedDatabaseName(name)
+    schema_name = await _check_names(session, org_id, name, schema_base or name)
     database = Database(
         id=new_id(),
         org_id=org_id,
         name=name,
         description=description,
-        schema_name=await _free_schema_name(session, schema_base or name),
+        schema_name=schema_name,
         item_id_type=item_id_type,
         user_id_type=user_id_type,
         session_id_type=session_id_type,

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import asyncpg
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import String, cast, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tenantry.control.models import Database, DatabaseStatus, Job, SchemaKind, TenantSchema
@@ -27,10 +27,14 @@ async def add_job(
     session: AsyncSession, kind: str, schema_name: str, database_id: str | None = None
 ) -> None:
     """Queue a job; the workers listening are woken when the transaction commits."""
-    await session.execute(
-        insert(Job).values(kind=kind, schema_name=schema_name, database_id=database_id)
+    queued = (
+        insert(Job)
+        .values(kind=kind, schema_name=schema_name, database_id=database_id)
+        .returning(Job.id)
+        .cte("queued")
     )
-    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+    notify = select(func.pg_notify(CHANNEL, cast(queued.c.id, String)))
+    await session.execute(notify)  # one round trip: the insert and the NOTIFY
 
 
 # One statement, outside any transaction: take the first due job no other worker holds,
