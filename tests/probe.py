@@ -5,10 +5,8 @@ from typing import Annotated
 
 from fastapi import Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select, text
+from sqlalchemy import text
 
-from tenantry.data.access import DataReader, DataWriter
-from tenantry.data.models import Space
 from tenantry.db.sessions import ControlDB
 from tenantry.errors import Conflict
 from tenantry.routing import Router
@@ -44,16 +42,3 @@ async def write_note(note: str, session: ControlDB, fail: bool = False) -> dict[
     if fail:
         raise Conflict("failed after writing")
     return {"note": note}
-
-
-@probe_router.get("/data/spaces")
-async def read_spaces(session: DataReader) -> dict[str, list[str]]:
-    """Names of the spaces in the caller's schema (the template for anonymous callers)."""
-    names = await session.scalars(select(Space.name).order_by(Space.name))
-    return {"names": list(names)}
-
-
-@probe_router.post("/data/spaces", status_code=201)
-async def write_space(session: DataWriter, name: str = "probe") -> dict[str, str]:
-    session.add(Space(name=name))
-    return {"name": name}

@@ -78,6 +78,22 @@ async def wait_for_status(
         await asyncio.sleep(0.02)
 
 
+async def add_space(
+    client: httpx.AsyncClient, headers: dict[str, str], name: str = "probe"
+) -> httpx.Response:
+    """Write to the caller's schema: create a space."""
+    return await client.post("/v1/spaces", headers=headers, json={"name": name})
+
+
+async def space_names(
+    client: httpx.AsyncClient, headers: dict[str, str] | None = None
+) -> list[str]:
+    """The names of the spaces the caller reads (the template without credentials), sorted."""
+    response = await client.get("/v1/spaces?limit=100", headers=headers or {})
+    assert response.status_code == 200, response.text
+    return sorted(space["name"] for space in response.json()["data"])
+
+
 async def login_to(client: httpx.AsyncClient, email: str, db_id: str) -> dict[str, str]:
     response = await client.post(
         "/v1/login/individual/", json={"email": email, "password": PASSWORD, "db_id": db_id}

@@ -16,8 +16,10 @@ from tenantry.db.migrate import head
 from tests.control.conftest import (
     PausedWorker,
     Registration,
+    add_space,
     login_to,
     register,
+    space_names,
     wait_for_status,
 )
 from tests.test_errors import assert_problem
@@ -90,7 +92,7 @@ class TestSeedFlow:
         assert await wait_for_status(client, headers, "pending") == {"status": "pending"}
         listed = (await client.get("/v1/databases/", headers=org.bearer)).json()
         assert {d["id"]: d["status"] for d in listed["databases"]}[db_id] == "pending"
-        response = await client.get("/_probe/data/spaces", headers=headers)
+        response = await client.get("/v1/spaces", headers=headers)
         assert_problem(response, 409, "DATABASE_NOT_READY")
 
     async def test_list_pages(self, client: httpx.AsyncClient) -> None:
@@ -251,7 +253,7 @@ class TestDelete:
         doomed_key = {"X-API-Key": key.json()["key"]}
         schema = await schema_of(engine, doomed_id)
         kept_schema = await schema_of(engine, keep_id)
-        await client.post("/_probe/data/spaces?name=kept", headers=keep)
+        await add_space(client, keep, "kept")
         before = await _control_snapshot(engine, exclude={doomed_id})
 
         response = await client.delete("/v1/databases/current/", headers=doomed)
@@ -265,8 +267,7 @@ class TestDelete:
             await asyncio.sleep(0.02)
         assert not await schema_exists(engine, schema)
         assert await schema_exists(engine, kept_schema)
-        spaces = await client.get("/_probe/data/spaces", headers=keep)
-        assert spaces.json() == {"names": ["kept"]}
+        assert await space_names(client, keep) == ["kept"]
         assert await _control_snapshot(engine, exclude={doomed_id}) == before
         assert await scalar(engine, "SELECT count(*) FROM public.spaces") == 0
 
@@ -336,8 +337,7 @@ class TestRegistrationCopiesTheTemplate:
         await wait_for_status(client, headers)
         schema = await schema_of(engine, org.body["database"]["id"])
         assert schema.startswith(f"{local.replace('.', '_')}_")
-        spaces = await client.get("/_probe/data/spaces", headers=headers)
-        assert spaces.json() == {"names": ["demo space", "second space"]}
+        assert await space_names(client, headers) == ["demo space", "second space"]
         template_ids = "SELECT array_agg(space_id ORDER BY space_id) FROM {}.spaces"
         assert await scalar(engine, template_ids.format(schema)) == await scalar(
             engine, template_ids.format("public")
@@ -345,12 +345,10 @@ class TestRegistrationCopiesTheTemplate:
         models = f'SELECT alias FROM "{schema}".tenant_models'
         assert await scalar(engine, models) == "demo"
 
-        await client.post("/_probe/data/spaces?name=mine", headers=headers)
+        await add_space(client, headers, "mine")
         await _run(engine, f"DELETE FROM \"{schema}\".spaces WHERE name = 'demo space'")
-        mine = await client.get("/_probe/data/spaces", headers=headers)
-        assert mine.json() == {"names": ["mine", "second space"]}
-        template = await client.get("/_probe/data/spaces")
-        assert template.json() == {"names": ["demo space", "second space"]}
+        assert await space_names(client, headers) == ["mine", "second space"]
+        assert await space_names(client) == ["demo space", "second space"]
 
 
 async def _run(engine: AsyncEngine, sql: str) -> None:
@@ -375,7 +373,7 @@ class TestFailures:
             await _run(engine, f'DROP SCHEMA "{schema}"')
         assert "already exists" in status["failure_reason"]
         assert status["warnings"] == [status["failure_reason"]]
-        response = await client.get("/_probe/data/spaces", headers=headers)
+        response = await client.get("/v1/spaces", headers=headers)
         assert_problem(response, 409, "DATABASE_NOT_READY")
         jobs = "SELECT count(*) FROM tenantry.jobs WHERE database_id = :id"
         assert await scalar(engine, jobs, id=db_id) == 0

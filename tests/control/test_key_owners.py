@@ -5,7 +5,7 @@ import uuid
 
 import httpx
 
-from tests.control.conftest import PASSWORD, Registration, register, wait_for_status
+from tests.control.conftest import PASSWORD, Registration, add_space, register, wait_for_status
 from tests.test_errors import assert_problem
 
 
@@ -31,11 +31,11 @@ async def test_a_service_account_owns_its_keys(client: httpx.AsyncClient) -> Non
     assert created.status_code == 201, created.text
     assert created.json()["account_id"] == service
     key = {"X-API-Key": created.json()["key"]}
-    assert (await client.post("/_probe/data/spaces", headers=key)).status_code == 201
+    assert (await add_space(client, key)).status_code == 201
 
     deleted = await client.delete(f"/v1/accounts/{service}/", headers=org.bearer)
     assert deleted.status_code == 204
-    response = await client.get("/_probe/data/spaces", headers=key)
+    response = await client.get("/v1/spaces", headers=key)
     assert_problem(response, 401, "INVALID_CREDENTIALS")
 
 
@@ -52,9 +52,9 @@ async def test_a_key_never_acts_above_its_owner(client: httpx.AsyncClient) -> No
     )
     assert demoted.status_code == 200
     assert_problem(await client.get("/v1/api-keys/", headers=key), 403, "ROLE_FORBIDDEN")
-    response = await client.post("/_probe/data/spaces", headers=key)
+    response = await add_space(client, key)
     assert_problem(response, 403, "ROLE_FORBIDDEN")
-    assert (await client.get("/_probe/data/spaces", headers=key)).status_code == 200
+    assert (await client.get("/v1/spaces", headers=key)).status_code == 200
 
 
 async def test_owner_rules(client: httpx.AsyncClient) -> None:

@@ -5,16 +5,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.db.migrate import head
-from tests.control.conftest import register, wait_for_status
+from tests.control.conftest import add_space, register, space_names, wait_for_status
 from tests.test_errors import assert_problem
 
 
 async def test_anonymous_reads_the_template_and_cannot_write(
     client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
-    response = await client.get("/_probe/data/spaces")
+    response = await client.get("/v1/spaces")
     assert response.status_code == 200
-    response = await client.post("/_probe/data/spaces?name=intruder")
+    response = await add_space(client, {}, "intruder")
     assert_problem(response, 403, "PUBLIC_SCHEMA_READ_ONLY")
     async with engine.connect() as connection:
         count = await connection.scalar(text("SELECT count(*) FROM public.spaces"))
@@ -25,10 +25,10 @@ async def test_credentials_reach_their_database_only(client: httpx.AsyncClient) 
     first, second = await register(client), await register(client)
     for org in (first, second):
         await wait_for_status(client, {"X-API-Key": org.api_key})
-    created = await client.post("/_probe/data/spaces?name=first", headers=first.bearer)
+    created = await add_space(client, first.bearer, "first")
     assert created.status_code == 201
-    assert (await client.get("/_probe/data/spaces", headers=second.bearer)).json() == {"names": []}
-    assert (await client.get("/_probe/data/spaces")).json() == {"names": []}
+    assert await space_names(client, second.bearer) == []
+    assert await space_names(client) == []
 
 
 async def test_frontend_reads_but_cannot_write(client: httpx.AsyncClient) -> None:
@@ -36,8 +36,8 @@ async def test_frontend_reads_but_cannot_write(client: httpx.AsyncClient) -> Non
     await wait_for_status(client, org.bearer)
     key = await client.post("/v1/api-keys/", headers=org.bearer, json={"role": "frontend"})
     frontend = {"X-API-Key": key.json()["key"]}
-    assert (await client.get("/_probe/data/spaces", headers=frontend)).status_code == 200
-    response = await client.post("/_probe/data/spaces", headers=frontend)
+    assert (await client.get("/v1/spaces", headers=frontend)).status_code == 200
+    response = await add_space(client, frontend)
     assert_problem(response, 403, "ROLE_FORBIDDEN")
 
 
@@ -53,8 +53,8 @@ async def test_a_schema_behind_the_server_is_refused(
     )
     async with engine.begin() as connection:
         assert await connection.scalar(text(registry), {"version": "0000", "id": db_id})
-    response = await client.get("/_probe/data/spaces", headers=org.bearer)
+    response = await client.get("/v1/spaces", headers=org.bearer)
     assert_problem(response, 409, "SCHEMA_MIGRATION_PENDING")
     async with engine.begin() as connection:
         await connection.execute(text(registry), {"version": head("tenant"), "id": db_id})
-    assert (await client.get("/_probe/data/spaces", headers=org.bearer)).status_code == 200
+    assert (await client.get("/v1/spaces", headers=org.bearer)).status_code == 200
