@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager, suppress
 from fastapi import FastAPI
 
 from tenantry import __version__, health
+from tenantry.auth.cache import AuthCache, LastUsed, Listener
 from tenantry.auth.tokens import TokenService
 from tenantry.config import Settings, get_settings
 from tenantry.control.accounts import endpoints as accounts_endpoints
@@ -28,6 +29,15 @@ from tenantry.middleware import RequestContextMiddleware
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app.state.engine = engine = create_engine(settings)
+    app.state.last_used = last_used = LastUsed(engine, settings.last_used_interval)
+    assert settings.database_url is not None
+    app.state.auth_listener = listener = Listener(
+        app.state.auth_cache, settings.database_url.replace("+asyncpg", "")
+    )
+    tasks = [
+        asyncio.create_task(listener.run(), name="auth-notices"),
+        asyncio.create_task(last_used.run(), name="last-used"),
+    ]
     app.state.worker = app.state.worker_task = None
     if settings.worker:
         app.state.worker = Worker(
@@ -40,10 +50,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        if app.state.worker_task is not None:
-            app.state.worker_task.cancel()
+        for task in [*tasks, app.state.worker_task]:
+            if task is None:
+                continue
+            task.cancel()
             with suppress(asyncio.CancelledError):
-                await app.state.worker_task
+                await task
+        with suppress(Exception):
+            await last_used.flush()
         await engine.dispose()
 
 
@@ -65,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         refresh_ttl=settings.refresh_token_ttl,
     )
     app.state.cursors = Cursors(settings.secret)
+    app.state.auth_cache = AuthCache(settings.auth_cache_ttl)
     add_error_handlers(app)
     add_replay_handler(app)
     app.add_middleware(
@@ -72,14 +87,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         larger_bodies=[(spaces_endpoints.BACKGROUND_PATH, settings.max_image_bytes)],
     )
-    app.include_router(health.router)
-    for router in (
+    for router in (  # routes are matched in this order: the data plane's first
+        spaces_endpoints.router,
+        tenant_models_endpoints.router,
+        health.router,
         auth_endpoints.router,
         accounts_endpoints.router,
         api_keys_endpoints.router,
         databases_endpoints.router,
-        tenant_models_endpoints.router,
-        spaces_endpoints.router,
     ):
         app.include_router(router)
     return app

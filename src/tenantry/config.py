@@ -47,6 +47,15 @@ class Settings(BaseSettings):
     login_window: timedelta = timedelta(minutes=15)
     login_failures_per_account: int = Field(default=10, ge=1)
     login_failures_per_address: int = Field(default=50, ge=1)
+    auth_cache_ttl: float = Field(
+        default=60.0,
+        ge=0,
+        description="Seconds a process remembers a checked key or token (0: never); changes "
+        "reach every process sooner, by NOTIFY.",
+    )
+    last_used_interval: float = Field(
+        default=30.0, gt=0, description="Seconds between writes of keys' `last_used_at`."
+    )
 
     pool_size: int = Field(default=10, ge=1, le=200)
     pool_max_overflow: int = Field(default=10, ge=0, le=200)

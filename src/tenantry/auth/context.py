@@ -6,14 +6,14 @@ credential that does not fully check out is a 401, never a fall-through to anony
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, select
 
 from tenantry.auth import api_keys
+from tenantry.auth.cache import AuthCache, Entry
 from tenantry.auth.errors import (
     ApiKeyExpired,
     AuthenticationRequired,
@@ -24,11 +24,18 @@ from tenantry.auth.errors import (
 )
 from tenantry.auth.tokens import ExpiredToken, InvalidToken, TokenService
 from tenantry.context import current_request
-from tenantry.control.models import Account, ApiKey, Database, Role, TenantSchema
-from tenantry.db.sessions import ControlDB, ControlSession
+from tenantry.control.models import (
+    Account,
+    ApiKey,
+    Database,
+    DatabaseStatus,
+    Role,
+    TenantSchema,
+)
+from tenantry.db.migrate import head
+from tenantry.db.sessions import after_commit, detached_session
 
 ROLE_RANK = {Role.FRONTEND: 0, Role.BACKEND: 1, Role.MANAGER: 2, Role.ROOT: 3}
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 bearer_scheme = HTTPBearer(auto_error=False, description="Access token from a login.")
 x_api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="X-API-Key")
@@ -77,13 +84,29 @@ def token_service(request: Request) -> TokenService:
     return service
 
 
-async def _from_token(session: ControlSession, tokens: TokenService, token: str) -> AuthContext:
+def auth_cache(request: Request) -> AuthCache:
+    cache: AuthCache = request.app.state.auth_cache
+    return cache
+
+
+def forget(request: Request, tag: str) -> None:
+    """Drop what this process remembers of credentials built on `tag` (a database, an
+    account) once the request commits; other processes hear of it by NOTIFY."""
+    after_commit(request, lambda: auth_cache(request).invalidate(tag))
+
+
+async def _from_token(request: Request, tokens: TokenService, token: str) -> AuthContext:
     try:
         claims = tokens.decode(token, "access")
     except ExpiredToken as error:
         raise TokenExpired from error
     except InvalidToken as error:
         raise InvalidCredentials("The access token is not valid.") from error
+    cache = auth_cache(request)
+    credential = ("token", claims.org_id, claims.account_id, claims.database_id)
+    if (entry := cache.get(credential)) is not None:
+        return entry.context
+    generation = cache.generation
     query = (  # the account, and the token's database if it names one: one round trip
         select(Account.role, Database, TenantSchema.version)
         .outerjoin(
@@ -93,7 +116,8 @@ async def _from_token(session: ControlSession, tokens: TokenService, token: str)
         .outerjoin(TenantSchema, TenantSchema.name == Database.schema_name)
         .where(Account.id == claims.account_id, Account.org_id == claims.org_id)
     )
-    row = (await session.execute(query)).one_or_none()
+    async with detached_session(request.app.state.engine) as session:
+        row = (await session.execute(query)).one_or_none()
     if row is None:
         raise InvalidCredentials("The account of this token no longer exists.")
     database = None
@@ -101,15 +125,40 @@ async def _from_token(session: ControlSession, tokens: TokenService, token: str)
         if row.Database is None:
             raise InvalidCredentials("The database of this token no longer exists.")
         database = DatabaseRef.of(row.Database, row.version)
-    return AuthContext(
+    context = AuthContext(
         org_id=claims.org_id, account_id=claims.account_id, role=Role(row.role), database=database
     )
+    if _cacheable(context):
+        cache.put(
+            credential, context, generation=generation, tags=_tags(context, claims.account_id)
+        )
+    return context
 
 
-async def _from_key(session: ControlSession, tokens: TokenService, key: str) -> AuthContext:
+async def _from_key(request: Request, tokens: TokenService, key: str) -> AuthContext:
     prefix = api_keys.parse(key)
     if prefix is None:
         raise InvalidCredentials("The API key is not valid.")
+    cache = auth_cache(request)
+    credential = ("key", prefix)
+    entry = cache.get(credential)
+    if entry is None:
+        entry = await _load_key(request, prefix)
+    assert entry.secret_hash is not None
+    if not api_keys.matches(key, entry.secret_hash):
+        raise InvalidCredentials("The API key is not valid.")
+    now = tokens.clock()
+    if entry.expires_at is not None and entry.expires_at <= now:
+        raise ApiKeyExpired
+    assert entry.context.api_key_id is not None
+    request.app.state.last_used.touch(entry.context.api_key_id, now)
+    return entry.context
+
+
+async def _load_key(request: Request, prefix: str) -> Entry:
+    """The key of `prefix` from the database, remembered for the next request."""
+    cache = auth_cache(request)
+    generation = cache.generation
     query = (
         select(ApiKey, Database, TenantSchema.version, Account.role)
         .join(Database, Database.id == ApiKey.database_id)
@@ -117,25 +166,49 @@ async def _from_key(session: ControlSession, tokens: TokenService, key: str) -> 
         .outerjoin(TenantSchema, TenantSchema.name == Database.schema_name)
         .where(ApiKey.prefix == prefix)
     )
-    row = (await session.execute(query)).one_or_none()
-    if row is None or not api_keys.matches(key, row.ApiKey.secret_hash):
+    async with detached_session(request.app.state.engine) as session:
+        row = (await session.execute(query)).one_or_none()
+    if row is None:
         raise InvalidCredentials("The API key is not valid.")
-    api_key, database = row.ApiKey, row.Database
-    now = tokens.clock()
+    api_key = row.ApiKey
     if api_key.revoked_at is not None:
         raise InvalidCredentials("The API key was revoked.")
-    if api_key.expires_at is not None and api_key.expires_at <= now:
-        raise ApiKeyExpired
-    if api_key.last_used_at is None or api_key.last_used_at < now - LAST_USED_RESOLUTION:
-        await session.execute(
-            update(ApiKey).where(ApiKey.id == api_key.id).values(last_used_at=now)
-        )
-    return AuthContext(
+    context = AuthContext(
         org_id=api_key.org_id,
         api_key_id=api_key.id,
         role=_capped(Role(api_key.role), row.role),
-        database=DatabaseRef.of(database, row.version),
+        database=DatabaseRef.of(row.Database, row.version),
     )
+    entry = Entry(context, api_key.secret_hash, api_key.expires_at, fresh_until=0)
+    if not _cacheable(context):
+        return entry
+    cache.put(
+        ("key", prefix),
+        context,
+        generation=generation,
+        tags=_tags(context, api_key.account_id),
+        secret_hash=api_key.secret_hash,
+        expires_at=api_key.expires_at,
+    )
+    return entry
+
+
+def _cacheable(context: AuthContext) -> bool:
+    """Only a database that is ready and at head is remembered: becoming ready (or migrated)
+    then needs no notice to be seen at once, and only a step back (delete, revoke, demote)
+    has to be told, by the triggers' NOTIFY."""
+    database = context.database
+    return database is None or (
+        database.status == DatabaseStatus.READY and database.schema_version == head("tenant")
+    )
+
+
+def _tags(context: AuthContext, account_id: str | None) -> list[str]:
+    """What an entry is built from: a change to any of these drops it."""
+    tags = [account_id] if account_id is not None else []
+    if context.database is not None:
+        tags += [context.database.id, context.database.schema_name]
+    return tags
 
 
 def _capped(role: Role, owner_role: str | None) -> Role:
@@ -159,7 +232,6 @@ def _combine(by_token: AuthContext, by_key: AuthContext) -> AuthContext:
 
 async def authenticate(
     request: Request,
-    session: ControlDB,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     x_api_key: Annotated[str | None, Depends(x_api_key_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
@@ -170,8 +242,8 @@ async def authenticate(
         raise InvalidCredentials("X-API-Key and Api-Key hold different keys.")
     tokens = token_service(request)
     key = x_api_key or api_key
-    by_token = await _from_token(session, tokens, bearer.credentials) if bearer else None
-    by_key = await _from_key(session, tokens, key) if key else None
+    by_token = await _from_token(request, tokens, bearer.credentials) if bearer else None
+    by_key = await _from_key(request, tokens, key) if key else None
     if by_token is not None and by_key is not None:
         context = _combine(by_token, by_key)
     else:

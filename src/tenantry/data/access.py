@@ -53,6 +53,10 @@ def data_schema(context: AuthContext, *, write: bool) -> str:
     return database.schema_name
 
 
+async def _read_schema(context: Caller) -> str:
+    return data_schema(context, write=False)
+
+
 async def _reader(context: Caller, connection: RequestConnection) -> AsyncIterator[TenantSession]:
     async with bound_session(connection, data_schema(context, write=False)) as session:
         yield session
@@ -63,5 +67,7 @@ async def _writer(context: Caller, connection: RequestConnection) -> AsyncIterat
         yield session
 
 
+ReadSchema = Annotated[str, Depends(_read_schema)]
+"""The schema a caller reads, for statements that need no session (`fetch_row`)."""
 DataReader = Annotated[TenantSession, Depends(_reader, scope="function")]
 DataWriter = Annotated[TenantSession, Depends(_writer, scope="function")]

@@ -5,9 +5,9 @@ Both planes' sessions share it, so a data-plane write and its control-plane book
 (idempotency records, counters) commit or roll back together.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, NewType
+from typing import Annotated, Any, NewType
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
@@ -28,6 +28,21 @@ async def bind_schema(connection: AsyncConnection, schema: str) -> AsyncConnecti
     return await connection.execution_options(schema_translate_map={None: schema})
 
 
+def in_schema(statement: str, schema: str) -> str:
+    """`statement` with its `{schema}` placeholders naming `schema`: the same binding as
+    `bind_schema`, for SQL sent to the driver as it is."""
+    return statement.replace("{schema}", quote(schema))
+
+
+async def fetch_row(engine: AsyncEngine, statement: str, schema: str, *args: Any) -> Any:
+    """One statement in `schema`, on its own, outside any transaction: the cheapest read
+    (one round trip). The row, or None."""
+    async with engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        return await driver.fetchrow(in_schema(statement, schema), *args)
+
+
 def _session(connection: AsyncConnection) -> AsyncSession:
     return AsyncSession(
         bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only"
@@ -38,6 +53,15 @@ async def _request_connection(request: Request) -> AsyncIterator[AsyncConnection
     engine: AsyncEngine = request.app.state.engine
     async with engine.connect() as connection, connection.begin():
         yield connection
+    for callback in getattr(request.state, "after_commit", ()):
+        callback()
+
+
+def after_commit(request: Request, callback: Callable[[], None]) -> None:
+    """Run `callback` once the request's transaction has committed (not if it rolls back)."""
+    if not hasattr(request.state, "after_commit"):
+        request.state.after_commit = []
+    request.state.after_commit.append(callback)
 
 
 RequestConnection = Annotated[AsyncConnection, Depends(_request_connection, scope="function")]

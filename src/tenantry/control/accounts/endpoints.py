@@ -1,6 +1,8 @@
 """Accounts of the caller's organization: root and managers only."""
 
-from tenantry.auth.context import RootOrManager
+from fastapi import Request
+
+from tenantry.auth.context import RootOrManager, forget
 from tenantry.control.accounts import service
 from tenantry.control.accounts.schemas import (
     AccountList,
@@ -46,14 +48,22 @@ async def create_service_account(
 
 @router.patch("/{account_id}/")
 async def update_account(
-    account_id: str, body: AccountUpdate, caller: RootOrManager, session: ControlDB
+    account_id: str,
+    body: AccountUpdate,
+    caller: RootOrManager,
+    session: ControlDB,
+    request: Request,
 ) -> AccountRead:
     """Change an account's role."""
     account = await service.change_role(session, caller, account_id, body.role)
+    forget(request, account_id)
     return AccountRead.model_validate(account)
 
 
 @router.delete("/{account_id}/", status_code=204)
-async def delete_account(account_id: str, caller: RootOrManager, session: ControlDB) -> None:
+async def delete_account(
+    account_id: str, caller: RootOrManager, session: ControlDB, request: Request
+) -> None:
     """Delete an account and its logins."""
     await service.delete(session, caller, account_id)
+    forget(request, account_id)

@@ -2,7 +2,7 @@
 
 from fastapi import Request
 
-from tenantry.auth.context import RootOrManager, token_service
+from tenantry.auth.context import RootOrManager, forget, token_service
 from tenantry.control.api_keys import service
 from tenantry.control.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyRead
 from tenantry.db.sessions import ControlDB
@@ -41,3 +41,5 @@ async def revoke_api_key(
 ) -> None:
     """Revoke a key; requests with it get 401 from now on."""
     await service.revoke(session, caller, key_id, token_service(request).clock())
+    if caller.database is not None:
+        forget(request, caller.database.id)

@@ -23,7 +23,7 @@ from tenantry.routing import Router
 router = Router(prefix="/v1", tags=["auth"])
 
 
-def auth_service(request: Request) -> AuthService:
+async def auth_service(request: Request) -> AuthService:
     return AuthService(token_service(request), request.app.state.settings, request.app.state.engine)
 
 

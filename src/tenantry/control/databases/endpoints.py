@@ -2,10 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Query, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tenantry.auth.context import AuthContext, BackendOrAbove, RootOrManager
+from tenantry.auth.context import AuthContext, BackendOrAbove, RootOrManager, forget
 from tenantry.control.auth.service import summary
 from tenantry.control.databases import service
 from tenantry.control.databases.schemas import (
@@ -103,9 +103,13 @@ async def update_current_database(
 
 
 @router.delete("/current/", status_code=204)
-async def delete_current_database(caller: RootOrManager, session: ControlDB) -> None:
+async def delete_current_database(
+    caller: RootOrManager, session: ControlDB, request: Request
+) -> None:
     """Delete the database you are logged to, with all its data. This cannot be undone."""
-    await service.delete(session, await service.current(session, caller, lock=True))
+    database = await service.current(session, caller, lock=True)
+    await service.delete(session, database)
+    forget(request, database.id)
 
 
 @router.get("/current/status/")

@@ -10,7 +10,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from tenantry.config import Settings
-from tenantry.data.access import DataReader, DataWriter
+from tenantry.data.access import DataReader, DataWriter, ReadSchema
 from tenantry.data.idempotency import IdempotencyOptional
 from tenantry.data.pagination import Cursor, Limit, cursors
 from tenantry.data.spaces import images, service
@@ -40,10 +40,11 @@ async def create_space(
     return await idempotency.respond(201, await service.create(session, body.model_dump()))
 
 
-@router.get("/{space_id}")
-async def get_space(space_id: uuid.UUID, session: DataReader) -> SpaceRead:
+@router.get("/{space_id}", response_model=SpaceRead)
+async def get_space(space_id: uuid.UUID, schema: ReadSchema, request: Request) -> Response:
     """One space."""
-    return await service.get(session, space_id)
+    body = await service.get_json(request.app.state.engine, schema, space_id)
+    return Response(body, media_type="application/json")
 
 
 @router.patch("/{space_id}")

@@ -3,6 +3,8 @@
 import uuid
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from tenantry.data.common import add
 from tenantry.data.models import Space, SpaceBackground
 from tenantry.data.pagination import Cursors, Meta, page_of
@@ -52,6 +54,14 @@ async def get(session: TenantSession, space_id: uuid.UUID) -> SpaceRead:
     if row is None:
         raise SpaceNotFound
     return read(*row)
+
+
+async def get_json(engine: AsyncEngine, schema: str, space_id: uuid.UUID) -> bytes:
+    """One space, serialized: the hot read, without a session."""
+    row = await repository.one(engine, schema, space_id)
+    if row is None:
+        raise SpaceNotFound
+    return SpaceRead.model_construct(**row).model_dump_json().encode()
 
 
 def _attributes(values: dict[str, Any]) -> dict[str, Any]:
