@@ -15,11 +15,12 @@ from tenantry.control.api_keys import endpoints as api_keys_endpoints
 from tenantry.control.auth import endpoints as auth_endpoints
 from tenantry.control.databases import endpoints as databases_endpoints
 from tenantry.control.provisioning.worker import Worker
+from tenantry.data.hot import HotReads
 from tenantry.data.idempotency import add_replay_handler
 from tenantry.data.pagination import Cursors
 from tenantry.data.spaces import endpoints as spaces_endpoints
 from tenantry.data.tenant_models import endpoints as tenant_models_endpoints
-from tenantry.db.engine import create_engine
+from tenantry.db.engine import Lanes, create_engine
 from tenantry.errors import add_error_handlers
 from tenantry.logs import configure_logging
 from tenantry.middleware import RequestContextMiddleware
@@ -29,6 +30,7 @@ from tenantry.middleware import RequestContextMiddleware
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app.state.engine = engine = create_engine(settings)
+    app.state.lanes = lanes = Lanes(settings)
     app.state.last_used = last_used = LastUsed(engine, settings.last_used_interval)
     assert settings.database_url is not None
     app.state.auth_listener = listener = Listener(
@@ -58,6 +60,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 await task
         with suppress(Exception):
             await last_used.flush()
+        await lanes.dispose()
         await engine.dispose()
 
 
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.auth_cache = AuthCache(settings.auth_cache_ttl)
     add_error_handlers(app)
     add_replay_handler(app)
+    app.add_middleware(HotReads, reads=spaces_endpoints.HOT_READS)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,

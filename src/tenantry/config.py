@@ -57,8 +57,19 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Seconds between writes of keys' `last_used_at`."
     )
 
-    pool_size: int = Field(default=10, ge=1, le=200)
-    pool_max_overflow: int = Field(default=10, ge=0, le=200)
+    pool_size: int = Field(default=5, ge=1, le=200, description="Control-plane connections.")
+    pool_max_overflow: int = Field(default=5, ge=0, le=200)
+    lanes: int = Field(
+        default=8, ge=1, le=256, description="Data-plane pools; a schema always uses one."
+    )
+    lane_pool_size: int = Field(default=2, ge=1, le=100, description="Connections per lane.")
+    lane_max_overflow: int = Field(default=2, ge=0, le=100)
+    schemas_per_connection: int = Field(
+        default=1000, ge=1, description="A connection that touched this many schemas is renewed."
+    )
+    statement_cache_size: int = Field(
+        default=1000, ge=0, description="Prepared statements kept per connection."
+    )
     pool_timeout: float = Field(default=10.0, gt=0)
     statement_timeout_ms: int = Field(default=30_000, ge=0)
 

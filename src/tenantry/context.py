@@ -10,6 +10,7 @@ class RequestInfo:
     method: str
     path: str
     database_id: str | None = None
+    schema: str | None = None  # the caller's database's, which picks the connection's lane
 
 
 _current: ContextVar[RequestInfo | None] = ContextVar("tenantry_request", default=None)

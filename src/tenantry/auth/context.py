@@ -245,12 +245,20 @@ async def authenticate(
     by_token = await _from_token(request, tokens, bearer.credentials) if bearer else None
     by_key = await _from_key(request, tokens, key) if key else None
     if by_token is not None and by_key is not None:
-        context = _combine(by_token, by_key)
-    else:
-        context = by_token or by_key or ANONYMOUS
+        return _noted(_combine(by_token, by_key))
+    return _noted(by_token or by_key or ANONYMOUS)
+
+
+async def authenticate_key(request: Request, key: str) -> AuthContext:
+    """Who calls with `key` and nothing else: `authenticate`'s answer for that case."""
+    return _noted(await _from_key(request, token_service(request), key))
+
+
+def _noted(context: AuthContext) -> AuthContext:
     info = current_request()
     if info is not None and context.database is not None:
         info.database_id = context.database.id
+        info.schema = context.database.schema_name
     return context
 
 

@@ -23,10 +23,11 @@ from tenantry.errors import BadRequest
 
 MAX_CURSOR_LENGTH = 512
 MAC_BYTES = 16
+MAX_LIMIT = 100
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
-Limit = Annotated[int, Query(ge=1, le=100, description="Items per page.")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
 Cursor = Annotated[
     str | None,
     Query(max_length=MAX_CURSOR_LENGTH, description="`meta.next_cursor` of the previous page."),

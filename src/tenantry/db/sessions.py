@@ -12,6 +12,8 @@ from typing import Annotated, Any, NewType
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from tenantry.context import current_request
+from tenantry.db.engine import Lanes, note_schema
 from tenantry.db.schema_names import quote
 
 ControlSession = NewType("ControlSession", AsyncSession)
@@ -25,6 +27,7 @@ async def bind_schema(connection: AsyncConnection, schema: str) -> AsyncConnecti
     connection returns to the pool, so no tenant state survives the request.
     """
     quote(schema)  # refuses anything but a server-made name
+    note_schema(connection.info, schema)
     return await connection.execution_options(schema_translate_map={None: schema})
 
 
@@ -34,13 +37,24 @@ def in_schema(statement: str, schema: str) -> str:
     return statement.replace("{schema}", quote(schema))
 
 
-async def fetch_row(engine: AsyncEngine, statement: str, schema: str, *args: Any) -> Any:
+async def fetch_row(lanes: Lanes, statement: str, schema: str, *args: Any) -> Any:
     """One statement in `schema`, on its own, outside any transaction: the cheapest read
     (one round trip). The row, or None."""
-    async with engine.connect() as connection:
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert driver is not None
-        return await driver.fetchrow(in_schema(statement, schema), *args)
+    async with lanes.of(schema).connect() as connection:
+        raw = await connection.get_raw_connection()
+        note_schema(raw.info, schema)
+        assert raw.driver_connection is not None
+        return await raw.driver_connection.fetchrow(in_schema(statement, schema), *args)
+
+
+async def fetch_rows(lanes: Lanes, statement: str, schema: str, *args: Any) -> list[Any]:
+    """`fetch_row`, for every row."""
+    async with lanes.of(schema).connect() as connection:
+        raw = await connection.get_raw_connection()
+        note_schema(raw.info, schema)
+        assert raw.driver_connection is not None
+        rows: list[Any] = await raw.driver_connection.fetch(in_schema(statement, schema), *args)
+        return rows
 
 
 def _session(connection: AsyncConnection) -> AsyncSession:
@@ -49,9 +63,19 @@ def _session(connection: AsyncConnection) -> AsyncSession:
     )
 
 
-async def _request_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+def _engine_of(request: Request) -> AsyncEngine:
+    """The lane of the caller's database (known once the caller is), else the control
+    plane's pool."""
+    info = current_request()
+    if info is not None and info.schema is not None:
+        lanes: Lanes = request.app.state.lanes
+        return lanes.of(info.schema)
     engine: AsyncEngine = request.app.state.engine
-    async with engine.connect() as connection, connection.begin():
+    return engine
+
+
+async def _request_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    async with _engine_of(request).connect() as connection, connection.begin():
         yield connection
     for callback in getattr(request.state, "after_commit", ()):
         callback()

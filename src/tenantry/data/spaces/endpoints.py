@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 
 from tenantry.config import Settings
 from tenantry.data.access import DataReader, DataWriter, ReadSchema
+from tenantry.data.hot import HotRead, page_parameters
 from tenantry.data.idempotency import IdempotencyOptional
 from tenantry.data.pagination import Cursor, Limit, cursors
 from tenantry.data.spaces import images, service
@@ -19,17 +20,19 @@ from tenantry.data.spaces.schemas import SpaceCreate, SpacePage, SpaceRead, Spac
 from tenantry.routing import Router
 
 router = Router(prefix="/v1/spaces", tags=["spaces"])
+DEFAULT_LIMIT = 20
 BACKGROUND_PATH = re.compile(r"/v1/spaces/[^/]+/background/?")  # takes larger bodies
 CACHE_CONTROL = "private, max-age=0, must-revalidate"
 
 
-@router.get("")
+@router.get("", response_model=SpacePage)
 async def list_spaces(
-    session: DataReader, request: Request, limit: Limit = 20, cursor: Cursor = None
-) -> SpacePage:
+    schema: ReadSchema, request: Request, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Response:
     """List spaces, oldest first, a page at a time."""
-    spaces, meta = await service.page(session, cursors(request), cursor=cursor, limit=limit)
-    return SpacePage(data=spaces, meta=meta)
+    lanes, signer = request.app.state.lanes, cursors(request)
+    body = await service.page_json(lanes, signer, schema, cursor=cursor, limit=limit)
+    return Response(body, media_type="application/json")
 
 
 @router.post("", status_code=201, response_model=SpaceRead)
@@ -43,8 +46,23 @@ async def create_space(
 @router.get("/{space_id}", response_model=SpaceRead)
 async def get_space(space_id: uuid.UUID, schema: ReadSchema, request: Request) -> Response:
     """One space."""
-    body = await service.get_json(request.app.state.engine, schema, space_id)
+    body = await service.get_json(request.app.state.lanes, schema, space_id)
     return Response(body, media_type="application/json")
+
+
+async def _hot_list_spaces(request: Request, schema: str) -> Response:
+    limit, cursor = page_parameters(request, DEFAULT_LIMIT)
+    return await list_spaces(schema, request, limit, cursor)
+
+
+async def _hot_get_space(request: Request, schema: str, space_id: str) -> Response:
+    return await get_space(uuid.UUID(space_id), schema, request)
+
+
+HOT_READS = [
+    HotRead(re.compile(r"/v1/spaces/?"), _hot_list_spaces),
+    HotRead(re.compile(r"/v1/spaces/([^/]+)/?"), _hot_get_space),
+]
 
 
 @router.patch("/{space_id}")

@@ -3,14 +3,13 @@
 import uuid
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from tenantry.data.common import add
 from tenantry.data.models import Space, SpaceBackground
-from tenantry.data.pagination import Cursors, Meta, page_of
+from tenantry.data.pagination import Cursors, page_of
 from tenantry.data.spaces import repository
 from tenantry.data.spaces.images import CheckedImage
-from tenantry.data.spaces.schemas import SpaceRead
+from tenantry.data.spaces.schemas import SpacePage, SpaceRead
+from tenantry.db.engine import Lanes
 from tenantry.db.sessions import TenantSession
 from tenantry.errors import NotFound
 
@@ -40,13 +39,15 @@ def read(space: Space, has_background: bool) -> SpaceRead:
     )
 
 
-async def page(
-    session: TenantSession, cursors: Cursors, *, cursor: str | None, limit: int
-) -> tuple[list[SpaceRead], Meta]:
+async def page_json(
+    lanes: Lanes, cursors: Cursors, schema: str, *, cursor: str | None, limit: int
+) -> bytes:
+    """A page of spaces, serialized: a hot read, without a session."""
     key = cursors.decode(SCOPE, cursor, uuid.UUID)
-    rows = await repository.page(session, key, limit + 1)
-    shown, meta = page_of(rows, limit, SCOPE, cursors, lambda r: (r[0].created_at, r[0].space_id))
-    return [read(*row) for row in shown], meta
+    rows = await repository.rows_after(lanes, schema, key, limit + 1)
+    shown, meta = page_of(rows, limit, SCOPE, cursors, lambda r: (r["created_at"], r["space_id"]))
+    spaces = [SpaceRead.model_construct(**row) for row in shown]
+    return SpacePage.model_construct(data=spaces, meta=meta).model_dump_json().encode()
 
 
 async def get(session: TenantSession, space_id: uuid.UUID) -> SpaceRead:
@@ -56,9 +57,9 @@ async def get(session: TenantSession, space_id: uuid.UUID) -> SpaceRead:
     return read(*row)
 
 
-async def get_json(engine: AsyncEngine, schema: str, space_id: uuid.UUID) -> bytes:
+async def get_json(lanes: Lanes, schema: str, space_id: uuid.UUID) -> bytes:
     """One space, serialized: the hot read, without a session."""
-    row = await repository.one(engine, schema, space_id)
+    row = await repository.one(lanes, schema, space_id)
     if row is None:
         raise SpaceNotFound
     return SpaceRead.model_construct(**row).model_dump_json().encode()
