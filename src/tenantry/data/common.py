@@ -22,8 +22,8 @@ def not_null(*fields: str) -> Any:
 
 
 async def add(session: TenantSession, row: Row) -> Row:
-    """Insert `row` and read back what the database filled in (ids, timestamps)."""
+    """Insert `row`; what the database fills in (ids, timestamps) comes back by the
+    INSERT's RETURNING (the mappers' `eager_defaults`)."""
     session.add(row)
     await session.flush()
-    await session.refresh(row)
     return row
