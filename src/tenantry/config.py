@@ -62,13 +62,13 @@ class Settings(BaseSettings):
     lanes: int = Field(
         default=8, ge=1, le=256, description="Data-plane pools; a schema always uses one."
     )
-    lane_pool_size: int = Field(default=2, ge=1, le=100, description="Connections per lane.")
-    lane_max_overflow: int = Field(default=2, ge=0, le=100)
-    schemas_per_connection: int = Field(
-        default=1000, ge=1, description="A connection that touched this many schemas is renewed."
+    lane_pool_size: int = Field(default=4, ge=1, le=100, description="Connections per lane.")
+    lane_max_overflow: int = Field(default=0, ge=0, le=100)
+    catalog_cache_limit_mb: int = Field(
+        default=192, ge=1, description="A connection whose catalog cache grew past this is renewed."
     )
     statement_cache_size: int = Field(
-        default=1000, ge=0, description="Prepared statements kept per connection."
+        default=2000, ge=0, description="Prepared statements kept per connection."
     )
     pool_timeout: float = Field(default=10.0, gt=0)
     statement_timeout_ms: int = Field(default=30_000, ge=0)

@@ -4,8 +4,9 @@ A database's schema always gets its connections from the same lane (a hash of it
 Each connection therefore sees only its lane's share of the schemas, which keeps what it
 caches per schema small and warm: PostgreSQL's catalog cache (about 20 KiB per table
 touched, never freed while the connection lives) and the driver's prepared statements (the
-schema is in the statement's text). A connection that has touched `schemas_per_connection`
-schemas anyway is closed when it next leaves the pool, so neither can grow without bound.
+schema is in the statement's text). Every `CHECK_EVERY` checkouts a connection
+reports the size of its catalog cache; one over `catalog_cache_limit_mb` is replaced by a
+new connection, so the cache cannot grow without bound.
 """
 
 import zlib
@@ -21,7 +22,12 @@ from tenantry.config import Settings
 # Nothing is reachable by an unqualified name: a statement not bound to a schema fails
 # instead of falling through to the template in `public`.
 SEARCH_PATH = "pg_catalog"
-SCHEMAS_SEEN = "tenantry_schemas_seen"
+CHECK_EVERY = 500
+USES = "tenantry_uses"
+CATALOG_CACHE_BYTES = (
+    "SELECT coalesce(sum(total_bytes), 0) FROM pg_backend_memory_contexts "
+    "WHERE 'CacheMemoryContext' IN (name, parent)"
+)
 
 
 def create_engine(
@@ -45,19 +51,25 @@ def create_engine(
             "prepared_statement_cache_size": settings.statement_cache_size,
         },
     )
-    limit = settings.schemas_per_connection
+    limit = settings.catalog_cache_limit_mb * 1024 * 1024
 
     @event.listens_for(engine.sync_engine, "checkout")
-    def _retire_when_spent(dbapi: Any, entry: ConnectionPoolEntry, proxy: Any) -> None:
-        if len(entry.info.get(SCHEMAS_SEEN, ())) >= limit:
-            raise DisconnectionError("this connection has seen enough schemas")  # a new one
+    def _renew_when_heavy(dbapi: Any, entry: ConnectionPoolEntry, proxy: Any) -> None:
+        uses = entry.info[USES] = entry.info.get(USES, 0) + 1
+        if uses % CHECK_EVERY == 0 and catalog_cache_bytes(dbapi) > limit:
+            raise DisconnectionError("catalog cache over its limit")  # the pool makes a new one
 
     return engine
 
 
-def note_schema(info: dict[Any, Any], schema: str) -> None:
-    """Count `schema` against the connection whose `info` this is."""
-    info.setdefault(SCHEMAS_SEEN, set()).add(schema)
+def catalog_cache_bytes(dbapi: Any) -> int:
+    """What the connection's backend holds in its catalog cache."""
+    cursor = dbapi.cursor()
+    try:
+        cursor.execute(CATALOG_CACHE_BYTES)
+        return int(cursor.fetchone()[0])
+    finally:
+        cursor.close()
 
 
 class Lanes:

@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from tenantry.context import current_request
-from tenantry.db.engine import Lanes, note_schema
+from tenantry.db.engine import Lanes
 from tenantry.db.schema_names import quote
 
 ControlSession = NewType("ControlSession", AsyncSession)
@@ -27,7 +27,6 @@ async def bind_schema(connection: AsyncConnection, schema: str) -> AsyncConnecti
     connection returns to the pool, so no tenant state survives the request.
     """
     quote(schema)  # refuses anything but a server-made name
-    note_schema(connection.info, schema)
     return await connection.execution_options(schema_translate_map={None: schema})
 
 
@@ -42,7 +41,6 @@ async def fetch_row(lanes: Lanes, statement: str, schema: str, *args: Any) -> An
     (one round trip). The row, or None."""
     async with lanes.of(schema).connect() as connection:
         raw = await connection.get_raw_connection()
-        note_schema(raw.info, schema)
         assert raw.driver_connection is not None
         return await raw.driver_connection.fetchrow(in_schema(statement, schema), *args)
 
@@ -51,7 +49,6 @@ async def fetch_rows(lanes: Lanes, statement: str, schema: str, *args: Any) -> l
     """`fetch_row`, for every row."""
     async with lanes.of(schema).connect() as connection:
         raw = await connection.get_raw_connection()
-        note_schema(raw.info, schema)
         assert raw.driver_connection is not None
         rows: list[Any] = await raw.driver_connection.fetch(in_schema(statement, schema), *args)
         return rows
