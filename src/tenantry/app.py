@@ -73,6 +73,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="A multi-tenant API server: one PostgreSQL schema per client.",
         lifespan=lifespan,
         redirect_slashes=False,
+        telemetry={
+            "tracing": settings.telemetry,
+            "metrics": settings.telemetry,
+            "logs": settings.telemetry,
+        },
     )
     app.state.settings = settings
     app.state.tokens = TokenService(

@@ -88,6 +88,11 @@ class Settings(BaseSettings):
         default=4, ge=1, le=64, description="Connections `tenantry migrate` uses at once."
     )
 
+    telemetry: bool = Field(
+        default=False,
+        description="FastAPI's OpenTelemetry spans, metrics and logs, to the providers the "
+        "environment configures (off: no per-request check for them).",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
 

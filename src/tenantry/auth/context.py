@@ -26,14 +26,13 @@ from tenantry.auth.tokens import ExpiredToken, InvalidToken, TokenService
 from tenantry.context import current_request
 from tenantry.control.models import (
     Account,
-    ApiKey,
     Database,
     DatabaseStatus,
     Role,
     TenantSchema,
 )
 from tenantry.db.migrate import head
-from tenantry.db.sessions import after_commit, detached_session
+from tenantry.db.sessions import after_commit, detached_session, fetch_one
 
 ROLE_RANK = {Role.FRONTEND: 0, Role.BACKEND: 1, Role.MANAGER: 2, Role.ROOT: 3}
 
@@ -155,40 +154,51 @@ async def _from_key(request: Request, tokens: TokenService, key: str) -> AuthCon
     return entry.context
 
 
+KEY_LOOKUP = """
+    SELECT k.id, k.org_id, k.role, k.account_id, k.secret_hash, k.expires_at, k.revoked_at,
+           d.id AS database_id, d.org_id AS database_org_id, d.name, d.schema_name, d.status,
+           s.version, a.role AS owner_role
+    FROM tenantry.api_keys k
+    JOIN tenantry.databases d ON d.id = k.database_id
+    LEFT JOIN tenantry.accounts a ON a.id = k.account_id
+    LEFT JOIN tenantry.schemas s ON s.name = d.schema_name
+    WHERE k.prefix = $1
+"""
+
+
 async def _load_key(request: Request, prefix: str) -> Entry:
-    """The key of `prefix` from the database, remembered for the next request."""
+    """The key of `prefix` from the database (one statement), remembered for next time."""
     cache = auth_cache(request)
     generation = cache.generation
-    query = (
-        select(ApiKey, Database, TenantSchema.version, Account.role)
-        .join(Database, Database.id == ApiKey.database_id)
-        .outerjoin(Account, Account.id == ApiKey.account_id)
-        .outerjoin(TenantSchema, TenantSchema.name == Database.schema_name)
-        .where(ApiKey.prefix == prefix)
-    )
-    async with detached_session(request.app.state.engine) as session:
-        row = (await session.execute(query)).one_or_none()
+    row = await fetch_one(request.app.state.engine, KEY_LOOKUP, prefix)
     if row is None:
         raise InvalidCredentials("The API key is not valid.")
-    api_key = row.ApiKey
-    if api_key.revoked_at is not None:
+    if row["revoked_at"] is not None:
         raise InvalidCredentials("The API key was revoked.")
-    context = AuthContext(
-        org_id=api_key.org_id,
-        api_key_id=api_key.id,
-        role=_capped(Role(api_key.role), row.role),
-        database=DatabaseRef.of(row.Database, row.version),
+    database = DatabaseRef(
+        row["database_id"],
+        row["database_org_id"],
+        row["name"],
+        row["schema_name"],
+        row["status"],
+        row["version"],
     )
-    entry = Entry(context, api_key.secret_hash, api_key.expires_at, fresh_until=0)
+    context = AuthContext(
+        org_id=row["org_id"],
+        api_key_id=row["id"],
+        role=_capped(Role(row["role"]), row["owner_role"]),
+        database=database,
+    )
+    entry = Entry(context, row["secret_hash"], row["expires_at"], fresh_until=0)
     if not _cacheable(context):
         return entry
     cache.put(
         ("key", prefix),
         context,
         generation=generation,
-        tags=_tags(context, api_key.account_id),
-        secret_hash=api_key.secret_hash,
-        expires_at=api_key.expires_at,
+        tags=_tags(context, row["account_id"]),
+        secret_hash=row["secret_hash"],
+        expires_at=row["expires_at"],
     )
     return entry
 

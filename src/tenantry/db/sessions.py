@@ -36,21 +36,26 @@ def in_schema(statement: str, schema: str) -> str:
     return statement.replace("{schema}", quote(schema))
 
 
+async def fetch_one(engine: AsyncEngine, statement: str, *args: Any) -> Any:
+    """One statement on its own, outside any transaction, through the driver: the cheapest
+    read (one round trip). The row, or None."""
+    async with engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        return await driver.fetchrow(statement, *args)
+
+
 async def fetch_row(lanes: Lanes, statement: str, schema: str, *args: Any) -> Any:
-    """One statement in `schema`, on its own, outside any transaction: the cheapest read
-    (one round trip). The row, or None."""
-    async with lanes.of(schema).connect() as connection:
-        raw = await connection.get_raw_connection()
-        assert raw.driver_connection is not None
-        return await raw.driver_connection.fetchrow(in_schema(statement, schema), *args)
+    """`fetch_one` in `schema`, on its lane."""
+    return await fetch_one(lanes.of(schema), in_schema(statement, schema), *args)
 
 
 async def fetch_rows(lanes: Lanes, statement: str, schema: str, *args: Any) -> list[Any]:
     """`fetch_row`, for every row."""
     async with lanes.of(schema).connect() as connection:
-        raw = await connection.get_raw_connection()
-        assert raw.driver_connection is not None
-        rows: list[Any] = await raw.driver_connection.fetch(in_schema(statement, schema), *args)
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        rows: list[Any] = await driver.fetch(in_schema(statement, schema), *args)
         return rows
 
 
