@@ -1,6 +1,7 @@
 """The ASGI application."""
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -31,6 +32,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app.state.engine = engine = create_engine(settings)
     app.state.lanes = lanes = Lanes(settings)
+    await lanes.start()
     app.state.last_used = last_used = LastUsed(engine, settings.last_used_interval)
     assert settings.database_url is not None
     app.state.auth_listener = listener = Listener(
@@ -49,6 +51,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             idempotency_retention=settings.idempotency_retention,
         )
         app.state.worker_task = asyncio.create_task(app.state.worker.run(), name="worker")
+    gc.freeze()  # what startup made lives as long as the process: keep it out of collections
     try:
         yield
     finally:

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     login_failures_per_account: int = Field(default=10, ge=1)
     login_failures_per_address: int = Field(default=50, ge=1)
     auth_cache_ttl: float = Field(
-        default=60.0,
+        default=300.0,
         ge=0,
         description="Seconds a process remembers a checked key or token (0: never); changes "
         "reach every process sooner, by NOTIFY.",
@@ -60,9 +60,9 @@ class Settings(BaseSettings):
     pool_size: int = Field(default=5, ge=1, le=200, description="Control-plane connections.")
     pool_max_overflow: int = Field(default=5, ge=0, le=200)
     lanes: int = Field(
-        default=8, ge=1, le=256, description="Data-plane pools; a schema always uses one."
+        default=16, ge=1, le=256, description="Data-plane pools; a schema always uses one."
     )
-    lane_pool_size: int = Field(default=4, ge=1, le=100, description="Connections per lane.")
+    lane_pool_size: int = Field(default=2, ge=1, le=100, description="Connections per lane.")
     lane_max_overflow: int = Field(default=0, ge=0, le=100)
     catalog_cache_limit_mb: int = Field(
         default=192, ge=1, description="A connection whose catalog cache grew past this is renewed."

@@ -2,9 +2,9 @@
 line of defence against an unexpected exception."""
 
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Sequence
 
 from starlette.datastructures import MutableHeaders
@@ -107,7 +107,7 @@ def _request_id(scope: Scope) -> str:
             candidate: str = value.decode("latin-1")
             if REQUEST_ID.fullmatch(candidate):
                 return candidate
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 def _declared_length(scope: Scope) -> int:

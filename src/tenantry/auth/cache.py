@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -164,10 +164,10 @@ class LastUsed:
     def __init__(self, engine: AsyncEngine, interval: float) -> None:
         self.engine = engine
         self.interval = interval
-        self._pending: dict[str, datetime] = {}
+        self._pending: dict[str, float] = {}
 
-    def touch(self, key_id: str, now: datetime) -> None:
-        self._pending[key_id] = now
+    def touch(self, key_id: str) -> None:
+        self._pending[key_id] = time.time()
 
     async def flush(self) -> None:
         if not self._pending:
@@ -175,7 +175,11 @@ class LastUsed:
         pending, self._pending = self._pending, {}
         async with detached_session(self.engine) as session:
             await session.execute(
-                RECORD_LAST_USED, {"ids": list(pending), "times": list(pending.values())}
+                RECORD_LAST_USED,
+                {
+                    "ids": list(pending),
+                    "times": [datetime.fromtimestamp(at, UTC) for at in pending.values()],
+                },
             )
 
     async def run(self) -> None:

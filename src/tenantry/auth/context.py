@@ -146,11 +146,10 @@ async def _from_key(request: Request, tokens: TokenService, key: str) -> AuthCon
     assert entry.secret_hash is not None
     if not api_keys.matches(key, entry.secret_hash):
         raise InvalidCredentials("The API key is not valid.")
-    now = tokens.clock()
-    if entry.expires_at is not None and entry.expires_at <= now:
+    if entry.expires_at is not None and entry.expires_at <= tokens.clock():
         raise ApiKeyExpired
     assert entry.context.api_key_id is not None
-    request.app.state.last_used.touch(entry.context.api_key_id, now)
+    request.app.state.last_used.touch(entry.context.api_key_id)
     return entry.context
 
 

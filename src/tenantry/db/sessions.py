@@ -46,17 +46,15 @@ async def fetch_one(engine: AsyncEngine, statement: str, *args: Any) -> Any:
 
 
 async def fetch_row(lanes: Lanes, statement: str, schema: str, *args: Any) -> Any:
-    """`fetch_one` in `schema`, on its lane."""
-    return await fetch_one(lanes.of(schema), in_schema(statement, schema), *args)
+    """One statement in `schema`, on its own, outside any transaction, on a reader of its
+    lane: the cheapest read (one round trip). The row, or None."""
+    rows = await lanes.fetch(schema, in_schema(statement, schema), *args)
+    return rows[0] if rows else None
 
 
 async def fetch_rows(lanes: Lanes, statement: str, schema: str, *args: Any) -> list[Any]:
     """`fetch_row`, for every row."""
-    async with lanes.of(schema).connect() as connection:
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert driver is not None
-        rows: list[Any] = await driver.fetch(in_schema(statement, schema), *args)
-        return rows
+    return await lanes.fetch(schema, in_schema(statement, schema), *args)
 
 
 def _session(connection: AsyncConnection) -> AsyncSession:
