@@ -62,7 +62,12 @@ class Settings(BaseSettings):
     lanes: int = Field(
         default=16, ge=1, le=256, description="Data-plane pools; a schema always uses one."
     )
-    lane_pool_size: int = Field(default=2, ge=1, le=100, description="Connections per lane.")
+    lane_pool_size: int = Field(
+        default=2, ge=1, le=100, description="Session connections per lane (writes)."
+    )
+    lane_readers: int = Field(
+        default=1, ge=1, le=100, description="Connections per lane for the hot reads."
+    )
     lane_max_overflow: int = Field(default=0, ge=0, le=100)
     catalog_cache_limit_mb: int = Field(
         default=192, ge=1, description="A connection whose catalog cache grew past this is renewed."

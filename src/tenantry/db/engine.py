@@ -115,7 +115,7 @@ class Lanes:
             await asyncpg.create_pool(
                 dsn,
                 min_size=0,
-                max_size=settings.lane_pool_size,
+                max_size=settings.lane_readers,
                 server_settings=_server_settings(settings),
                 statement_cache_size=settings.statement_cache_size,
                 init=_json_codecs,
