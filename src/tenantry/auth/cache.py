@@ -151,8 +151,9 @@ class Listener:
         self.cache.listening = True
         self.connected.set()
         while not closed.is_set():
-            with suppress(TimeoutError):
-                await asyncio.wait_for(closed.wait(), self.PING_SECONDS)
+            with suppress(TimeoutError):  # not wait_for: on 3.11 it can swallow a cancel
+                async with asyncio.timeout(self.PING_SECONDS):
+                    await closed.wait()
             if not closed.is_set():
                 await connection.execute("SELECT 1")  # a dead peer shows up here
 

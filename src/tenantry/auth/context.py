@@ -231,7 +231,9 @@ def _combine(by_token: AuthContext, by_key: AuthContext) -> AuthContext:
     """A token and a key together: same organization, same database, the lesser role."""
     if by_token.org_id != by_key.org_id:
         raise CredentialsMismatch
-    if by_token.database is not None and by_key.database != by_token.database:
+    if by_token.database is not None and (
+        by_key.database is None or by_key.database.id != by_token.database.id
+    ):
         raise CredentialsMismatch("The access token and the API key name different databases.")
     assert by_token.role is not None
     assert by_key.role is not None

@@ -88,6 +88,8 @@ class Worker:
             # it touches, and provisioning touches a new schema every time.
             async with self.engine.connect() as connection:
                 for _ in range(RECYCLE_AFTER):
+                    if _being_cancelled():  # a cancel that a library caught on the way
+                        raise asyncio.CancelledError
                     if await self.run_one(connection):
                         continue
                     if self.pool_size and await service.refill_pool(self.engine, self.pool_size):
@@ -111,8 +113,9 @@ class Worker:
             due_in = await repository.next_run_after(connection)
         timeout = IDLE_WAKEUP if due_in is None else min(IDLE_WAKEUP, max(0.0, due_in))
         self._wake.clear()
-        with suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+        with suppress(TimeoutError):  # not wait_for: on 3.11 it can swallow a cancel
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
 
     async def run_one(self, connection: AsyncConnection) -> bool:
         """Run one due job on `connection`; False when none was free."""
