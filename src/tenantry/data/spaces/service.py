@@ -50,13 +50,6 @@ async def page_json(
     return SpacePage.model_construct(data=spaces, meta=meta).model_dump_json().encode()
 
 
-async def get(session: TenantSession, space_id: uuid.UUID) -> SpaceRead:
-    row = await repository.get(session, space_id)
-    if row is None:
-        raise SpaceNotFound
-    return read(*row)
-
-
 async def get_json(lanes: Lanes, schema: str, space_id: uuid.UUID) -> bytes:
     """One space, serialized: the hot read, without a session."""
     row = await repository.one(lanes, schema, space_id)
