@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.db.migrate import head
 from tests.control.conftest import add_space, register, space_names, wait_for_status
+from tests.control.test_auth_cache import eventually
 from tests.test_errors import assert_problem
 
 
@@ -53,6 +54,11 @@ async def test_a_schema_behind_the_server_is_refused(
     )
     async with engine.begin() as connection:
         assert await connection.scalar(text(registry), {"version": "0000", "id": db_id})
+
+    async def refused() -> bool:  # a change made elsewhere reaches the process by NOTIFY
+        return (await client.get("/v1/spaces", headers=org.bearer)).status_code == 409
+
+    await eventually(refused, "the schema behind refused")
     response = await client.get("/v1/spaces", headers=org.bearer)
     assert_problem(response, 409, "SCHEMA_MIGRATION_PENDING")
     async with engine.begin() as connection:
