@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from tenantry import __version__, health
 from tenantry.auth.cache import AuthCache, LastUsed, Listener
@@ -32,7 +33,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app.state.engine = engine = create_engine(settings)
     app.state.lanes = lanes = Lanes(settings)
-    await lanes.start()
     app.state.last_used = last_used = LastUsed(engine, settings.last_used_interval)
     assert settings.database_url is not None
     app.state.auth_listener = listener = Listener(
@@ -67,10 +67,24 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await engine.dispose()
 
 
+class Tenantry(FastAPI):
+    """The application, with two layers around the framework's own: the request's
+    context (its id, size limit, log line and last line of defence), then the hot reads,
+    which answer the commonest reads before the framework's layers are entered."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        settings: Settings = self.state.settings
+        return RequestContextMiddleware(
+            HotReads(super().build_middleware_stack(), reads=spaces_endpoints.HOT_READS),
+            max_body_bytes=settings.max_body_bytes,
+            larger_bodies=[(spaces_endpoints.BACKGROUND_PATH, settings.max_image_bytes)],
+        )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings)
-    app = FastAPI(
+    app = Tenantry(
         title="Tenantry",
         version=__version__,
         summary="A multi-tenant API server: one PostgreSQL schema per client.",
@@ -93,12 +107,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.auth_cache = AuthCache(settings.auth_cache_ttl)
     add_error_handlers(app)
     add_replay_handler(app)
-    app.add_middleware(HotReads, reads=spaces_endpoints.HOT_READS)
-    app.add_middleware(
-        RequestContextMiddleware,
-        max_body_bytes=settings.max_body_bytes,
-        larger_bodies=[(spaces_endpoints.BACKGROUND_PATH, settings.max_image_bytes)],
-    )
     for router in (  # routes are matched in this order: the data plane's first
         spaces_endpoints.router,
         tenant_models_endpoints.router,

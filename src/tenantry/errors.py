@@ -241,5 +241,7 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
 
 
 def add_error_handlers(app: FastAPI) -> None:
-    for exc_class in (TenantryError, RequestValidationError, HTTPException):
+    # Exception: what nothing else handles is answered as a problem too; the framework
+    # then raises it again, for the request layer to log.
+    for exc_class in (TenantryError, RequestValidationError, HTTPException, Exception):
         app.add_exception_handler(exc_class, _handle)

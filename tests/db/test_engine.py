@@ -1,12 +1,15 @@
 """Lanes keep a schema on the same pool; a connection whose catalog cache grows past its
 limit is replaced."""
 
+import asyncio
+
+import asyncpg
 import pytest
 from sqlalchemy import text
 
 from tenantry.config import Settings
 from tenantry.db import engine as engines
-from tenantry.db.engine import Lanes, create_engine
+from tenantry.db.engine import Lanes, Reader, create_engine
 
 BACKEND_PID = text("SELECT pg_backend_pid()")
 
@@ -50,3 +53,61 @@ class TestCatalogCacheLimit:
                 assert await connection.scalar(BACKEND_PID) == first
         finally:
             await engine.dispose()
+
+
+def _reader(settings: Settings, *, readers: int = 1, limit_mb: int | None = None) -> Reader:
+    settings = settings.model_copy(update={"lane_readers": readers})
+    assert settings.database_url is not None
+    dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    limit = (limit_mb or settings.catalog_cache_limit_mb) * 1024 * 1024
+    return Reader(dsn, settings, limit)
+
+
+class TestReader:
+    async def test_waiting_requests_are_served_in_order(self, settings: Settings) -> None:
+        reader = _reader(settings)
+        served: list[int] = []
+
+        async def read(n: int) -> None:
+            await reader.fetch("SELECT pg_sleep(0.001)")
+            served.append(n)
+
+        try:
+            await asyncio.gather(*(read(n) for n in range(50)))
+        finally:
+            await reader.close()
+        assert served == list(range(50))
+
+    async def test_a_statement_error_keeps_the_connection(self, settings: Settings) -> None:
+        reader = _reader(settings)
+        try:
+            [first] = await reader.fetch("SELECT pg_backend_pid()")
+            with pytest.raises(asyncpg.DivisionByZeroError):
+                await reader.fetch("SELECT 1 / 0")
+            assert await reader.fetch("SELECT pg_backend_pid()") == [first]
+        finally:
+            await reader.close()
+
+    async def test_a_broken_connection_is_replaced(self, settings: Settings) -> None:
+        reader = _reader(settings)
+        try:
+            [(pid,)] = await reader.fetch("SELECT pg_backend_pid()")
+            with pytest.raises(asyncpg.ConnectionDoesNotExistError):
+                await reader.fetch("SELECT pg_terminate_backend($1)", pid)  # its own
+            [(again,)] = await reader.fetch("SELECT pg_backend_pid()")
+            assert again != pid
+        finally:
+            await reader.close()
+
+    async def test_a_heavy_connection_is_replaced(
+        self, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(engines, "CHECK_EVERY", 1)
+        reader = _reader(settings, limit_mb=1)
+        try:
+            [(pid,)] = await reader.fetch("SELECT pg_backend_pid()")
+            await reader.fetch("SELECT count(*) FROM information_schema.columns")
+            [(again,)] = await reader.fetch("SELECT pg_backend_pid()")
+            assert again != pid
+        finally:
+            await reader.close()

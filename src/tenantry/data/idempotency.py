@@ -17,8 +17,8 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import delete, func, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import delete, func, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tenantry.auth.context import AuthContext, Caller
@@ -61,6 +61,22 @@ class Replay(Exception):
         self.record = record
 
 
+# The key's lock and its stored answer, in one statement. The row is read from the
+# statement's snapshot, taken just before the lock: a request that commits in between
+# leaves no answer to read here but makes RECORD fail on its primary key.
+CLAIM = text(
+    "SELECT pg_try_advisory_xact_lock(hashtextextended(:scope, 0)) AS locked, "
+    "r.request_hash, r.status_code, r.body "
+    "FROM (VALUES (1)) AS one "
+    "LEFT JOIN tenantry.idempotency_records AS r ON r.scope = :scope"
+)
+RECORD = text(
+    "INSERT INTO tenantry.idempotency_records "
+    "(scope, database_id, request_hash, status_code, body) "
+    "VALUES (:scope, :database_id, :request_hash, :status_code, :body)"
+)
+
+
 def _request_hash(body: bytes) -> str:
     """The same JSON document hashes the same, however it is spaced or ordered."""
     try:
@@ -92,15 +108,19 @@ class Idempotency:
         if self.scope is not None:
             assert self.database_id is not None
             assert self.request_hash is not None
-            await self.connection.execute(
-                insert(IdempotencyRecord).values(
-                    scope=self.scope,
-                    database_id=self.database_id,
-                    request_hash=self.request_hash,
-                    status_code=status,
-                    body=body,
-                )
-            )
+            values = {
+                "scope": self.scope,
+                "database_id": self.database_id,
+                "request_hash": self.request_hash,
+                "status_code": status,
+                "body": body,
+            }
+            try:
+                await self.connection.execute(RECORD, values)
+            except IntegrityError:
+                # Another request with this key committed between this one's snapshot and
+                # its taking the lock (see CLAIM): it made the object; a retry replays it.
+                raise IdempotencyKeyInUse from None
         return Response(body, status_code=status, media_type=JSON)
 
 
@@ -121,20 +141,14 @@ async def _guard(
     if context.database is None:  # anonymous or no database: the data session refuses it
         return Idempotency(connection)
     scope = _scope(context, request.method, request.url.path, key)
-    locked = await connection.scalar(
-        text("SELECT pg_try_advisory_xact_lock(hashtextextended(:scope, 0))"), {"scope": scope}
-    )
-    if not locked:
+    claim = (await connection.execute(CLAIM, {"scope": scope})).one()
+    if not claim.locked:
         raise IdempotencyKeyInUse
     request_hash = _request_hash(await request.body())
-    stored = (
-        await connection.execute(select(IdempotencyRecord).where(IdempotencyRecord.scope == scope))
-    ).one_or_none()
-    if stored is not None:
-        record = IdempotencyRecord(**stored._mapping)
-        if record.request_hash != request_hash:
+    if claim.request_hash is not None:
+        if claim.request_hash != request_hash:
             raise IdempotencyKeyReused
-        raise Replay(record)
+        raise Replay(IdempotencyRecord(status_code=claim.status_code, body=claim.body))
     return Idempotency(connection, context.database.id, scope, request_hash)
 
 

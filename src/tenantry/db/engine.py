@@ -9,6 +9,7 @@ reports the size of its catalog cache; one over `catalog_cache_limit_mb` is repl
 new connection, so the cache cannot grow without bound.
 """
 
+import asyncio
 import json
 import zlib
 from typing import Any
@@ -78,13 +79,90 @@ def catalog_cache_bytes(dbapi: Any) -> int:
         cursor.close()
 
 
+class Reader:
+    """A lane's driver connections for the hot reads, handed out in turn.
+
+    The hot reads are single statements outside any transaction that change nothing on
+    the connection, so a connection needs no reset between them (a pool's reset is a
+    round trip per request), and waiting is first come, first served: the driver's pool
+    gives a returned connection to whichever request asks next, which under load made an
+    unlucky request wait many turns (p99 ten times p50), and it costs a task per release.
+    A connection is opened on first use and after any failure that is not a plain
+    statement error (the next request opens a new one); one whose catalog cache has grown
+    over the limit is closed and replaced.
+    """
+
+    def __init__(self, dsn: str, settings: Settings, limit_bytes: int) -> None:
+        self.dsn = dsn
+        self.settings = settings
+        self.limit_bytes = limit_bytes
+        self.turns = asyncio.Semaphore(settings.lane_readers)
+        self.idle: list[asyncpg.Connection | None] = [None] * settings.lane_readers
+        self.uses = 0
+
+    async def fetch(self, statement: str, *args: Any) -> list[Any]:
+        async with self.turns:
+            connection = self.idle.pop()
+            try:
+                if connection is None:
+                    connection = await self._connect()
+                rows: list[Any] = await connection.fetch(statement, *args)
+                self.uses += 1
+                if (
+                    self.uses % CHECK_EVERY == 0
+                    and await connection.fetchval(CATALOG_CACHE_BYTES) > self.limit_bytes
+                ):
+                    await _close(connection)
+                    connection = None
+            except BaseException as error:
+                if connection is not None and not _reusable_after(error, connection):
+                    connection.terminate()
+                    connection = None
+                raise
+            finally:
+                self.idle.append(connection)
+        return rows
+
+    async def _connect(self) -> asyncpg.Connection:
+        connection = await asyncpg.connect(
+            self.dsn,
+            server_settings=_server_settings(self.settings),
+            statement_cache_size=self.settings.statement_cache_size,
+            timeout=self.settings.pool_timeout,
+        )
+        await _json_codecs(connection)
+        return connection
+
+    async def close(self) -> None:
+        for connection in self.idle:
+            if connection is not None:
+                await _close(connection)
+        self.idle = [None] * len(self.idle)
+
+
+def _reusable_after(error: BaseException, connection: asyncpg.Connection) -> bool:
+    """Whether a connection is fit for the next statement after `error`: yes after the
+    server refused a statement; no when the connection broke or the statement was
+    cancelled midway."""
+    return (
+        isinstance(error, asyncpg.PostgresError)
+        and not isinstance(error, asyncpg.PostgresConnectionError)
+        and not connection.is_closed()
+    )
+
+
+async def _close(connection: asyncpg.Connection) -> None:
+    try:
+        await asyncio.wait_for(connection.close(), timeout=5)
+    except (OSError, TimeoutError, asyncpg.InterfaceError):
+        connection.terminate()
+
+
 class Lanes:
     """The data plane's pools; `of(schema)` is the one a schema always uses.
 
     Each lane has two: an engine for sessions (writes, and reads that need a transaction),
-    and `reader(schema)`, plain driver connections for the hot reads, which are single
-    statements that change nothing on the connection, so returning one to the pool needs
-    no reset (the driver's default reset is a round trip per request).
+    and a `Reader`, driver connections for the hot reads.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -97,9 +175,10 @@ class Lanes:
             )
             for _ in range(settings.lanes)
         ]
-        self.readers: list[asyncpg.Pool] = []
-        self._uses = [0] * settings.lanes
-        self._limit = settings.catalog_cache_limit_mb * 1024 * 1024
+        assert settings.database_url is not None
+        dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        limit = settings.catalog_cache_limit_mb * 1024 * 1024
+        self.readers = [Reader(dsn, settings, limit) for _ in self.engines]
 
     def _lane(self, schema: str) -> int:
         return zlib.crc32(schema.encode()) % len(self.engines)
@@ -107,40 +186,13 @@ class Lanes:
     def of(self, schema: str) -> AsyncEngine:
         return self.engines[self._lane(schema)]
 
-    async def start(self) -> None:
-        settings = self.settings
-        assert settings.database_url is not None
-        dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-        self.readers = [
-            await asyncpg.create_pool(
-                dsn,
-                min_size=0,
-                max_size=settings.lane_readers,
-                server_settings=_server_settings(settings),
-                statement_cache_size=settings.statement_cache_size,
-                init=_json_codecs,
-                reset=_nothing_to_reset,
-                max_inactive_connection_lifetime=900,
-            )
-            for _ in self.engines
-        ]
-
     async def fetch(self, schema: str, statement: str, *args: Any) -> list[Any]:
         """Every row of one statement, on a reader connection of `schema`'s lane."""
-        lane = self._lane(schema)
-        pool = self.readers[lane]
-        async with pool.acquire() as connection:
-            rows: list[Any] = await connection.fetch(statement, *args)
-            self._uses[lane] += 1
-            if self._uses[lane] % CHECK_EVERY == 0:
-                size = await connection.fetchval(CATALOG_CACHE_BYTES)
-                if size > self._limit:
-                    pool.expire_connections()  # each is replaced when it comes back
-        return rows
+        return await self.readers[self._lane(schema)].fetch(statement, *args)
 
     async def dispose(self) -> None:
-        for pool in self.readers:
-            await pool.close()
+        for reader in self.readers:
+            await reader.close()
         for engine in self.engines:
             await engine.dispose()
 
@@ -150,7 +202,3 @@ async def _json_codecs(connection: asyncpg.Connection) -> None:
         await connection.set_type_codec(
             name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
         )
-
-
-async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
-    """The hot reads leave no state on a connection: nothing to undo."""
