@@ -10,6 +10,8 @@ from starlette.types import ASGIApp
 
 from tenantry import __version__, health
 from tenantry.auth.cache import AuthCache, LastUsed, Listener
+from tenantry.auth.context import document_rate_limit
+from tenantry.auth.rate_limits import rate_limiter
 from tenantry.auth.tokens import TokenService
 from tenantry.config import Settings, get_settings
 from tenantry.control.accounts import endpoints as accounts_endpoints
@@ -17,9 +19,12 @@ from tenantry.control.api_keys import endpoints as api_keys_endpoints
 from tenantry.control.auth import endpoints as auth_endpoints
 from tenantry.control.databases import endpoints as databases_endpoints
 from tenantry.control.provisioning.worker import Worker
+from tenantry.data.catalog import endpoints as catalog_endpoints
+from tenantry.data.documents import endpoints as documents_endpoints
 from tenantry.data.hot import HotReads
 from tenantry.data.idempotency import add_replay_handler
 from tenantry.data.pagination import Cursors
+from tenantry.data.ratings import endpoints as ratings_endpoints
 from tenantry.data.spaces import endpoints as spaces_endpoints
 from tenantry.data.tenant_models import endpoints as tenant_models_endpoints
 from tenantry.db.engine import Lanes, create_engine
@@ -77,7 +82,10 @@ class Tenantry(FastAPI):
         return RequestContextMiddleware(
             HotReads(super().build_middleware_stack(), reads=spaces_endpoints.HOT_READS),
             max_body_bytes=settings.max_body_bytes,
-            larger_bodies=[(spaces_endpoints.BACKGROUND_PATH, settings.max_image_bytes)],
+            larger_bodies=[
+                (spaces_endpoints.BACKGROUND_PATH, settings.max_image_bytes),
+                (catalog_endpoints.BULK_PATH, settings.max_bulk_body_bytes),
+            ],
         )
 
 
@@ -105,11 +113,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.cursors = Cursors(settings.secret)
     app.state.auth_cache = AuthCache(settings.auth_cache_ttl)
+    app.state.rate_limiter = rate_limiter(settings)
     add_error_handlers(app)
     add_replay_handler(app)
     for router in (  # routes are matched in this order: the data plane's first
         spaces_endpoints.router,
         tenant_models_endpoints.router,
+        documents_endpoints.router,
+        catalog_endpoints.router,
+        ratings_endpoints.router,
         health.router,
         auth_endpoints.router,
         accounts_endpoints.router,
@@ -117,4 +129,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         databases_endpoints.router,
     ):
         app.include_router(router)
+        document_rate_limit(router.routes)
     return app

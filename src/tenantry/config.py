@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tenantry.auth.rate_limits import parse_limit
+
 MIN_SECRET_LENGTH = 32
 WEAK_SECRETS = frozenset({"changethis", "changeme", "secret", "dev", "development", "tenantry"})
 SECRET_FILE_NAME = "secret_key"  # noqa: S105  (a file name)
@@ -39,6 +41,11 @@ class Settings(BaseSettings):
     max_image_bytes: int = Field(
         default=5 * 1024 * 1024, ge=1024, description="Largest background image accepted."
     )
+    max_bulk_body_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="Largest body of the bulk routes (items-, users-, ratings-bulk).",
+    )
     max_image_pixels: int = Field(
         default=40_000_000, ge=1, description="Largest image (width x height) decoded."
     )
@@ -55,6 +62,20 @@ class Settings(BaseSettings):
     )
     last_used_interval: float = Field(
         default=30.0, gt=0, description="Seconds between writes of keys' `last_used_at`."
+    )
+
+    rate_limit: str | None = Field(
+        default="1200/minute",
+        description="Requests per API key, in the `limits` library's notation "
+        "('1200/minute', '20 per 10 seconds'); 'none' for no limit.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://, rediss:// or unix:// URL of a Redis that keeps the rate limits' "
+        "counts for every process; unset: each process counts in its own memory.",
+    )
+    redis_prefix: str = Field(
+        default="tenantry", min_length=1, description="Prefix of the keys kept in Redis."
     )
 
     pool_size: int = Field(default=5, ge=1, le=200, description="Control-plane connections.")
@@ -110,6 +131,18 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return "postgresql+asyncpg://" + url.removeprefix(prefix)
         raise ValueError("must be a postgresql:// URL")
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit_notation(cls, notation: str | None) -> str | None:
+        return None if parse_limit(notation) is None else notation
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return url
 
     @model_validator(mode="after")
     def _require_strong_secret(self) -> "Settings":

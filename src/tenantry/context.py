@@ -2,6 +2,10 @@
 
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tenantry.auth.rate_limits import Usage
 
 
 @dataclass
@@ -11,6 +15,7 @@ class RequestInfo:
     path: str
     database_id: str | None = None
     schema: str | None = None  # the caller's database's, which picks the connection's lane
+    rate_limit: "Usage | None" = None  # the API key's, once counted; sent in the headers
 
 
 _current: ContextVar[RequestInfo | None] = ContextVar("tenantry_request", default=None)

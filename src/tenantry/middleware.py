@@ -11,6 +11,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tenantry.auth.rate_limits import Usage
 from tenantry.context import RequestInfo, enter_request, leave_request
 from tenantry.errors import PayloadTooLarge, ServerError, as_problem, problem_response
 
@@ -59,7 +60,10 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Request-ID"] = info.id
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = info.id
+                if info.rate_limit is not None:
+                    _add_rate_limit(headers.raw, info.rate_limit)
             await send(message)
 
         received = 0
@@ -90,6 +94,12 @@ class RequestContextMiddleware:
             fields = {**_fields(info), "status": status, "duration_ms": duration_ms}
             logger.info("request", extra={"fields": fields})
             leave_request(token)
+
+
+def _add_rate_limit(raw: list[tuple[bytes, bytes]], usage: Usage) -> None:
+    """The key's rate limit, unless the response has it already (a refusal does)."""
+    if not any(name == b"ratelimit-limit" for name, _ in raw):
+        raw.extend(usage.raw_headers())
 
 
 def _fields(info: RequestInfo) -> dict[str, object]:

@@ -124,6 +124,7 @@ class TestSeedFlow:
             "user_id_type",
             "session_id_type",
             "status",
+            "livemode",
         }
 
     async def test_without_trailing_slash(self, client: httpx.AsyncClient) -> None:

@@ -70,10 +70,19 @@ async def dump(engine: AsyncEngine, schema: str) -> template.Document:
         return await template.dump(session)
 
 
+def _filled(document: template.Document) -> template.Document:
+    """The tables of `document` that hold rows."""
+    return {table: rows for table, rows in document.items() if rows}
+
+
 async def test_round_trip(engine: AsyncEngine, schema: str) -> None:
     counts = await load(engine, schema, DOCUMENT)
-    assert counts == {"tenant_models": 1, "spaces": 1, "space_backgrounds": 1}
-    assert await dump(engine, schema) == DOCUMENT
+    assert {table: n for table, n in counts.items() if n} == {
+        "tenant_models": 1,
+        "spaces": 1,
+        "space_backgrounds": 1,
+    }
+    assert _filled(await dump(engine, schema)) == DOCUMENT
 
 
 async def test_load_replaces_every_row(engine: AsyncEngine, schema: str) -> None:
@@ -105,4 +114,4 @@ async def test_bad_documents_change_nothing(
     await load(engine, schema, DOCUMENT)
     with pytest.raises(template.TemplateDocumentError, match=message):
         await load(engine, schema, document)
-    assert await dump(engine, schema) == DOCUMENT
+    assert _filled(await dump(engine, schema)) == DOCUMENT

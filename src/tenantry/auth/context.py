@@ -4,13 +4,16 @@ Resolution fails closed: no credentials is the anonymous reader of the template;
 credential that does not fully check out is a 401, never a fall-through to anonymous.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import and_, select
+from starlette.routing import BaseRoute
 
 from tenantry.auth import api_keys
 from tenantry.auth.cache import AuthCache, Entry
@@ -19,9 +22,11 @@ from tenantry.auth.errors import (
     AuthenticationRequired,
     CredentialsMismatch,
     InvalidCredentials,
+    RateLimitExceeded,
     RoleForbidden,
     TokenExpired,
 )
+from tenantry.auth.rate_limits import RateLimiter
 from tenantry.auth.tokens import ExpiredToken, InvalidToken, TokenService
 from tenantry.context import current_request
 from tenantry.control.models import (
@@ -33,6 +38,7 @@ from tenantry.control.models import (
 )
 from tenantry.db.migrate import head
 from tenantry.db.sessions import after_commit, detached_session, fetch_one
+from tenantry.errors import PROBLEM_JSON
 
 ROLE_RANK = {Role.FRONTEND: 0, Role.BACKEND: 1, Role.MANAGER: 2, Role.ROOT: 3}
 
@@ -49,6 +55,9 @@ class DatabaseRef:
     schema_name: str
     status: str
     schema_version: str | None = None
+    item_id_type: str = "uuid"
+    user_id_type: str = "uuid"
+    livemode: bool = False
 
     @classmethod
     def of(cls, database: Database, schema_version: str | None = None) -> "DatabaseRef":
@@ -59,6 +68,9 @@ class DatabaseRef:
             database.schema_name,
             database.status,
             schema_version,
+            database.item_id_type,
+            database.user_id_type,
+            database.livemode,
         )
 
 
@@ -149,14 +161,34 @@ async def _from_key(request: Request, tokens: TokenService, key: str) -> AuthCon
     if entry.expires_at is not None and entry.expires_at <= tokens.clock():
         raise ApiKeyExpired
     assert entry.context.api_key_id is not None
+    await _count(request, entry.context.api_key_id)
     request.app.state.last_used.touch(entry.context.api_key_id)
     return entry.context
+
+
+async def _count(request: Request, key_id: str) -> None:
+    """Count the request against its key's rate limit, once however often it is
+    authenticated (a hot read that ends in an error is authenticated again); past the
+    limit, refuse it before anything runs."""
+    limiter: RateLimiter | None = request.app.state.rate_limiter
+    if limiter is None:
+        return
+    info = current_request()
+    usage = info.rate_limit if info is not None else None
+    if usage is None:
+        usage = await limiter.hit(key_id)
+        if usage is None:
+            return
+        if info is not None:
+            info.rate_limit = usage
+    if not usage.allowed:
+        raise RateLimitExceeded(usage)
 
 
 KEY_LOOKUP = """
     SELECT k.id, k.org_id, k.role, k.account_id, k.secret_hash, k.expires_at, k.revoked_at,
            d.id AS database_id, d.org_id AS database_org_id, d.name, d.schema_name, d.status,
-           s.version, a.role AS owner_role
+           d.item_id_type, d.user_id_type, d.livemode, s.version, a.role AS owner_role
     FROM tenantry.api_keys k
     JOIN tenantry.databases d ON d.id = k.database_id
     LEFT JOIN tenantry.accounts a ON a.id = k.account_id
@@ -181,6 +213,9 @@ async def _load_key(request: Request, prefix: str) -> Entry:
         row["schema_name"],
         row["status"],
         row["version"],
+        row["item_id_type"],
+        row["user_id_type"],
+        row["livemode"],
     )
     context = AuthContext(
         org_id=row["org_id"],
@@ -274,6 +309,31 @@ def _noted(context: AuthContext) -> AuthContext:
 
 
 Caller = Annotated[AuthContext, Depends(authenticate)]
+
+RATE_LIMITED: dict[str, Any] = {
+    "description": "Too many requests with this API key (`RATE_LIMIT_EXCEEDED`).",
+    "content": {PROBLEM_JSON: {}},
+    "headers": {
+        name: {"description": description, "schema": {"type": "integer"}}
+        for name, description in (
+            ("Retry-After", "Seconds until the window ends."),
+            ("RateLimit-Limit", "Requests a window allows."),
+            ("RateLimit-Remaining", "Requests left in the window."),
+            ("RateLimit-Reset", "Seconds until the window ends."),
+        )
+    },
+}
+
+
+def document_rate_limit(routes: Iterable[BaseRoute]) -> None:
+    """Name 429 among the answers of every route that takes an API key."""
+    for route in routes:
+        if isinstance(route, APIRoute) and _authenticates(route.dependant):
+            route.responses.setdefault(429, RATE_LIMITED)
+
+
+def _authenticates(dependant: Dependant) -> bool:
+    return any(d.call is authenticate or _authenticates(d) for d in dependant.dependencies)
 
 
 def allow(*roles: Role) -> Callable[[AuthContext], Awaitable[AuthContext]]:

@@ -1,5 +1,6 @@
 """What can go wrong when a caller proves who they are."""
 
+from tenantry.auth.rate_limits import Usage
 from tenantry.errors import Conflict, Forbidden, TooManyRequests, Unauthorized
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="tenantry"'}
@@ -70,3 +71,16 @@ class NoDatabaseSelected(Forbidden):
 class LoginThrottled(TooManyRequests):
     code = "LOGIN_THROTTLED"
     default_detail = "Too many failed logins; retry later."
+
+
+class RateLimitExceeded(TooManyRequests):
+    code = "RATE_LIMIT_EXCEEDED"
+    default_detail = "Too many requests with this API key; retry later."
+
+    def __init__(self, usage: Usage) -> None:
+        super().__init__(
+            f"This API key may make {usage.limit} requests in {usage.window} s; "
+            f"retry in {usage.reset} s.",
+            data={"retry_after": usage.reset},
+            headers={"Retry-After": str(usage.reset), **usage.headers()},
+        )

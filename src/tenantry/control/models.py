@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
     text,
 )
@@ -58,6 +60,8 @@ class Database(Timestamps, ControlPlaneBase):
     item_id_type: Mapped[str] = mapped_column(String(32), default="uuid")
     user_id_type: Mapped[str] = mapped_column(String(32), default="uuid")
     session_id_type: Mapped[str] = mapped_column(String(32), default="uuid")
+    # Test or live, fixed at creation; every key of the database shares its mode.
+    livemode: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     core_config: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     extra: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, default=dict)
 

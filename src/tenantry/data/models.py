@@ -3,7 +3,20 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, LargeBinary, String, Text, Uuid, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    Uuid,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -48,3 +61,76 @@ class SpaceBackground(Timestamps, DataPlaneBase):
     content_type: Mapped[str] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64))
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Counter(DataPlaneBase):
+    """Counts kept by triggers in the writing transaction; a value is the sum of its slots."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+
+
+class Document(Timestamps, DataPlaneBase):
+    __tablename__ = "documents"
+    __table_args__ = (
+        Index(None, "created_at", "id"),
+        Index(None, "tenant_id", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    title: Mapped[str] = mapped_column(String(250))
+    content: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    content_type: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(16))
+    extra: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, server_default=text("'{}'"))
+    source_uri: Mapped[str | None] = mapped_column(String(1000))
+    tenant_id: Mapped[str | None] = mapped_column(String(250, collation="C"))
+
+
+class DocumentTenantId(DataPlaneBase):
+    """Each `tenant_id` in use and its number of documents (kept by triggers)."""
+
+    __tablename__ = "document_tenant_ids"
+
+    tenant_id: Mapped[str] = mapped_column(String(250, collation="C"), primary_key=True)
+    documents: Mapped[int] = mapped_column(Integer)
+
+
+class Item(DataPlaneBase):
+    """Ids are stored in the canonical encoding of `tenantry.data.flexible_ids`."""
+
+    __tablename__ = "items"
+
+    item_id: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
+
+
+class User(DataPlaneBase):
+    __tablename__ = "users"
+
+    user_id: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
+
+
+class Rating(DataPlaneBase):
+    """A user's rating of an item; it goes with either of them."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (Index(None, "item_id"),)
+
+    user_id: Mapped[bytes] = mapped_column(
+        ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[bytes] = mapped_column(
+        ForeignKey("items.item_id", ondelete="CASCADE"), primary_key=True
+    )
+    rating: Mapped[float] = mapped_column(Double)
+    timestamp: Mapped[float] = mapped_column(Double)
+
+
+KEPT_BY_TRIGGERS = frozenset({"counters", "document_tenant_ids"})
+"""Tables the triggers derive from the others: never copied from the template nor loaded,
+since the triggers rebuild them as the rows they count are copied or loaded."""

@@ -83,6 +83,29 @@ class Cursors:
         except (ValueError, TypeError) as error:
             raise InvalidCursor from error
 
+    def encode_key(self, scope: str, *parts: str) -> str:
+        """A cursor naming a key of `parts`, for lists in another order than by time."""
+        raw = json.dumps(parts, separators=(",", ":")).encode()
+        return _b64(raw) + "." + _b64(self._mac(scope, raw))
+
+    def decode_key(self, scope: str, cursor: str | None, size: int) -> tuple[str, ...] | None:
+        """The key of `size` parts a cursor names (None for the first page)."""
+        if cursor is None:
+            return None
+        try:
+            payload_part, mac_part = cursor.split(".")
+            raw = _unb64(payload_part)
+            if not hmac.compare_digest(_unb64(mac_part), self._mac(scope, raw)):
+                raise InvalidCursor
+            parts = json.loads(raw)
+        except (ValueError, TypeError) as error:
+            raise InvalidCursor from error
+        if not isinstance(parts, list) or len(parts) != size:
+            raise InvalidCursor
+        if not all(isinstance(part, str) for part in parts):
+            raise InvalidCursor
+        return tuple(parts)
+
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

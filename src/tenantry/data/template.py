@@ -14,7 +14,7 @@ from sqlalchemy import Column, LargeBinary, Table, delete, insert, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import DateTime, Uuid
 
-from tenantry.data import models  # noqa: F401  (registers the tables)
+from tenantry.data import models
 from tenantry.db.base import DataPlaneBase
 from tenantry.db.sessions import TenantSession
 
@@ -26,7 +26,9 @@ class TemplateDocumentError(ValueError):
 
 
 def _tables() -> list[Table]:
-    return list(DataPlaneBase.metadata.sorted_tables)
+    """The tables of the document: not those kept by triggers, which follow the others."""
+    tables = DataPlaneBase.metadata.sorted_tables
+    return [table for table in tables if table.name not in models.KEPT_BY_TRIGGERS]
 
 
 def _to_json(column: Column[Any], value: Any) -> Any:

@@ -95,6 +95,7 @@ def tenant_sql(start: str | None) -> str:
             transactional_ddl=False,
             target_metadata=DataPlaneBase.metadata,
             literal_binds=True,
+            dialect_opts={"paramstyle": "named"},  # SQL as written: no doubled `%`
         )
         with environment.begin_transaction():
             environment.run_migrations()

@@ -44,6 +44,9 @@ class DatabaseSummary(BaseModel):
     user_id_type: str
     session_id_type: str
     status: str
+    livemode: bool = Field(
+        default=False, description="Live or test data, fixed at creation; keys share it."
+    )
 
 
 class LoginResponse(BaseModel):

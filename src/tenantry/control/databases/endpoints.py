@@ -42,6 +42,7 @@ async def create_database(
         item_id_type=body.item_id_type,
         user_id_type=body.user_id_type,
         session_id_type=body.session_id_type,
+        livemode=body.livemode,
         core_config=body.core_config,
         metadata=body.metadata,
     )

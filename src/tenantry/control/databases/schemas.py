@@ -16,6 +16,11 @@ class DatabaseCreate(Strict):
     item_id_type: IdTypeName = Field(max_length=16)
     user_id_type: IdTypeName = Field(max_length=16)
     session_id_type: IdTypeName = Field(default="uuid", max_length=16)
+    livemode: bool = Field(
+        default=False,
+        description="Live data (true) or test data (false); fixed for the database's life. "
+        "Its API keys are of the same mode.",
+    )
     core_config: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
 

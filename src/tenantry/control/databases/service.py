@@ -57,6 +57,7 @@ async def create(
     item_id_type: str = "uuid",
     user_id_type: str = "uuid",
     session_id_type: str = "uuid",
+    livemode: bool = False,
     core_config: dict[str, Any] | None = None,
     metadata: dict[str, Any] | None = None,
     schema_base: str | None = None,
@@ -72,6 +73,7 @@ async def create(
         item_id_type=item_id_type,
         user_id_type=user_id_type,
         session_id_type=session_id_type,
+        livemode=livemode,
         core_config=core_config or {},
         extra=metadata or {},
     )

@@ -13,7 +13,7 @@ from tenantry import failpoints
 from tenantry.control.models import DatabaseStatus, SchemaKind
 from tenantry.control.provisioning import repository
 from tenantry.control.provisioning.repository import ClaimedJob
-from tenantry.data import models  # noqa: F401  (registers the tables)
+from tenantry.data import models
 from tenantry.db.base import TEMPLATE_SCHEMA, DataPlaneBase
 from tenantry.db.migrate import driver_connection, head, schema_upgrade_sql
 from tenantry.db.schema_names import quote
@@ -26,10 +26,13 @@ class ProvisioningError(Exception):
 
 
 def copy_template_sql(schema: str) -> str:
-    """Copy every data-plane table's rows from the template into `schema`, parents first."""
+    """Copy every data-plane table's rows from the template into `schema`, parents first;
+    the tables kept by triggers fill themselves."""
     target, source = quote(schema), quote(TEMPLATE_SCHEMA)
     statements = []
     for table in DataPlaneBase.metadata.sorted_tables:
+        if table.name in models.KEPT_BY_TRIGGERS:
+            continue
         columns = ", ".join(f'"{column.name}"' for column in table.columns)
         statements.append(
             f'INSERT INTO {target}."{table.name}" ({columns}) '  # noqa: S608  (names are ours)

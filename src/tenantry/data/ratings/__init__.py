@@ -1,0 +1,1 @@
+"""Ratings: a user's rating of an item, at a time."""
