@@ -80,7 +80,10 @@ class Tenantry(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         settings: Settings = self.state.settings
         return RequestContextMiddleware(
-            HotReads(super().build_middleware_stack(), reads=spaces_endpoints.HOT_READS),
+            HotReads(
+                super().build_middleware_stack(),
+                reads=[*spaces_endpoints.HOT_READS, *documents_endpoints.HOT_READS],
+            ),
             max_body_bytes=settings.max_body_bytes,
             larger_bodies=[
                 (spaces_endpoints.BACKGROUND_PATH, settings.max_image_bytes),

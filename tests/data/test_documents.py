@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tenantry.data.documents.endpoints import HOT_READS
 from tests.control.conftest import Registration, login_to, wait_for_status
 from tests.data.test_tenant_models import _schema, idempotent, ready_org
 from tests.test_errors import assert_problem
@@ -288,6 +289,7 @@ class TestLivemode:
         assert (await client.get("/v1/databases/current/", headers=token)).json()["livemode"]
         created = await client.post("/v1/api-keys/", headers=token, json={"role": "backend"})
         assert created.status_code == 201, created.text
+        assert created.json()["livemode"] is True
         live = {"X-API-Key": created.json()["key"]}
         document = await add(client, live, tenant_id="x")
         assert document["livemode"] is True
@@ -318,3 +320,51 @@ async def _check_counts(engine: AsyncEngine, org: Registration) -> None:
             text(f'SELECT count(DISTINCT tenant_id) FROM "{schema}".documents')
         )
         assert (total or 0) == count
+
+
+class TestHotListTenantIds:
+    """list-tenant-ids with one API key is answered before the framework; the answers are
+    the same, and whatever is not plainly valid is left to the application."""
+
+    async def test_same_answers(self, client: httpx.AsyncClient) -> None:
+        org, key = await ready_org(client)
+        for value in ("a", "b", "c"):
+            await add(client, key, tenant_id=value)
+        bearer = await login_to(client, org.email, org.body["database"]["id"])
+        [read] = HOT_READS
+        before = read.served
+        for body in ({}, {"limit": 2}, {"limit": 2, "after": "a"}, {"after": None}):
+            hot = await client.post(TENANT_IDS, headers=key, json=body)
+            full = await client.post(TENANT_IDS, headers=bearer, json=body)
+            assert hot.status_code == full.status_code == 200
+            assert hot.content == full.content
+        assert read.served - before == 4
+
+    @pytest.mark.parametrize(
+        ("content", "content_type", "status"),
+        [
+            (b"", "application/json", 400),
+            (b"{", "application/json", 400),
+            (b"\xff", "application/json", 400),
+            (b"[]", "application/json", 400),
+            (b'{"limit": 0}', "application/json", 400),
+            (b'{"limit": true}', "application/json", 200),  # read as 1 by the application
+            (b'{"after": ""}', "application/json", 400),
+            (b'{"after": 5}', "application/json", 400),
+            (b'{"other": 1}', "application/json", 400),
+            (b'{"limit": "2"}', "application/json", 200),  # the application's lax reading
+            (b"{}", "text/plain", 415),
+        ],
+    )
+    async def test_left_to_the_application(
+        self, client: httpx.AsyncClient, content: bytes, content_type: str, status: int
+    ) -> None:
+        _, key = await ready_org(client)
+        [read] = HOT_READS
+        before = read.served
+        headers = key | {"Content-Type": content_type}
+        response = await client.post(TENANT_IDS, headers=headers, content=content)
+        assert response.status_code == status, response.text
+        if status != 200:
+            assert response.headers["content-type"] == "application/problem+json"
+        assert read.served == before

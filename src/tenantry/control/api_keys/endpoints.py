@@ -2,13 +2,20 @@
 
 from fastapi import Request
 
-from tenantry.auth.context import RootOrManager, forget, token_service
+from tenantry.auth.context import AuthContext, RootOrManager, forget, token_service
 from tenantry.control.api_keys import service
 from tenantry.control.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyRead
+from tenantry.control.models import ApiKey
 from tenantry.db.sessions import ControlDB
 from tenantry.routing import Router
 
 router = Router(prefix="/v1/api-keys", tags=["api keys"])
+
+
+def _read(key: ApiKey, caller: AuthContext) -> ApiKeyRead:
+    """A key as shown: with the mode of its database, the caller's current one."""
+    livemode = caller.database is not None and caller.database.livemode
+    return ApiKeyRead.model_validate(key).model_copy(update={"livemode": livemode})
 
 
 @router.post("/", status_code=201)
@@ -25,14 +32,14 @@ async def create_api_key(
         now=token_service(request).clock(),
         owner_id=body.account_id,
     )
-    return ApiKeyCreated(**ApiKeyRead.model_validate(key).model_dump(), key=secret)
+    return ApiKeyCreated(**_read(key, caller).model_dump(), key=secret)
 
 
 @router.get("/")
 async def list_api_keys(caller: RootOrManager, session: ControlDB) -> ApiKeyList:
     """List the current database's keys, never their secrets."""
     keys = await service.list_keys(session, caller)
-    return ApiKeyList(api_keys=[ApiKeyRead.model_validate(key) for key in keys])
+    return ApiKeyList(api_keys=[_read(key, caller) for key in keys])
 
 
 @router.delete("/{key_id}/", status_code=204)

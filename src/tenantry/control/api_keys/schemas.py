@@ -31,6 +31,7 @@ class ApiKeyRead(BaseModel):
     last_used_at: datetime | None
     expires_at: datetime | None
     revoked_at: datetime | None
+    livemode: bool = Field(default=False, description="The mode of the key's database.")
 
 
 class ApiKeyCreated(ApiKeyRead):

@@ -16,7 +16,7 @@ from tenantry.db.sessions import TenantSession, fetch_row
 TENANT_IDS = """
     SELECT array(
                SELECT tenant_id FROM {schema}.document_tenant_ids
-               WHERE $1::text IS NULL OR tenant_id > $1::text COLLATE "C"
+               WHERE tenant_id > coalesce($1::text, '') COLLATE "C"
                ORDER BY tenant_id LIMIT $2
            ) AS tenant_ids,
            (SELECT coalesce(sum(value), 0)::bigint FROM {schema}.counters

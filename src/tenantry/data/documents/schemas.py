@@ -16,6 +16,7 @@ MAX_METADATA_KEYS = 100
 MAX_KEY_LENGTH = 50
 MAX_VALUE_LENGTH = 500
 MAX_METADATA_DEPTH = 5
+DEFAULT_TENANT_IDS, MAX_TENANT_IDS, MAX_AFTER = 10, 100, 250
 
 ContentType = Literal["plaintext", "html", "markdown"]
 TenantId = Annotated[str, StringConstraints(min_length=1, max_length=250)]
@@ -141,8 +142,8 @@ class DocumentPage(BaseModel):
 
 
 class ListTenantIds(Strict):
-    limit: int = Field(default=10, ge=1, le=100)
-    after: str | None = Field(default=None, min_length=1, max_length=250)
+    limit: int = Field(default=DEFAULT_TENANT_IDS, ge=1, le=MAX_TENANT_IDS)
+    after: str | None = Field(default=None, min_length=1, max_length=MAX_AFTER)
 
 
 class TenantIdsResult(BaseModel):

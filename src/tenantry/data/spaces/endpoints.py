@@ -9,6 +9,7 @@ from fastapi import Header, Request, Response
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
+from tenantry.auth.context import AuthContext
 from tenantry.config import Settings
 from tenantry.data.access import DataReader, DataWriter, ReadSchema
 from tenantry.data.hot import HotRead, page_parameters
@@ -50,12 +51,12 @@ async def get_space(space_id: uuid.UUID, schema: ReadSchema, request: Request) -
     return Response(body, media_type="application/json")
 
 
-async def _hot_list_spaces(request: Request, schema: str) -> Response:
+async def _hot_list_spaces(request: Request, _: AuthContext, schema: str) -> Response:
     limit, cursor = page_parameters(request, DEFAULT_LIMIT)
     return await list_spaces(schema, request, limit, cursor)
 
 
-async def _hot_get_space(request: Request, schema: str, space_id: str) -> Response:
+async def _hot_get_space(request: Request, _: AuthContext, schema: str, space_id: str) -> Response:
     return await get_space(uuid.UUID(space_id), schema, request)
 
 
