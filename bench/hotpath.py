@@ -45,7 +45,7 @@ from bench._harness import (
     write_results,
 )
 from tenantry.auth import api_keys
-from tenantry.db.migrate import schema_upgrade_sql
+from tenantry.db.migrate import RECYCLE_AFTER, schema_upgrade_sql
 from tenantry.ids import new_id
 
 HERE = Path(__file__).resolve().parent
@@ -144,10 +144,17 @@ async def fill(url: str, count: int) -> list[Tenant]:
 
     async def work() -> None:
         connection = await asyncpg.connect(url)
+        made = 0
         try:
             await connection.execute("SET synchronous_commit TO off")  # a scratch database
             while batches:
+                if made >= RECYCLE_AFTER:  # a backend caches the catalog of each schema made
+                    await connection.close()
+                    connection = await asyncpg.connect(url)
+                    await connection.execute("SET synchronous_commit TO off")
+                    made = 0
                 batch = batches.popleft()
+                made += len(batch)
                 script = "".join(
                     schema_upgrade_sql(t.schema, None, kind="database", create=True)
                     + SPACES_SQL.format(schema=t.schema, count=SPACES_PER_DATABASE)
