@@ -5,6 +5,8 @@ TENANTRY_TEST_DATABASE_URL (and dropped at the end).
 """
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -52,18 +54,22 @@ async def drop_database(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_server() -> Iterator[str]:
     """URL of a PostgreSQL server's `postgres` database that tests may create databases on."""
     external = os.environ.get("TENANTRY_TEST_DATABASE_URL")
     if external:
         yield plain_url(external)
         return
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("embedded"), database="postgres")
+    # Not under pytest's temporary folder: another pytest run on the machine prunes old
+    # ones, and would take the data folder from under a running server.
+    folder = Path(tempfile.mkdtemp(prefix="tenantry-test-postgres-"))
+    server = EmbeddedPostgres(folder, database="postgres")
     server.start()
     try:
         yield server.url()
     finally:
         server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

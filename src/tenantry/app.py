@@ -28,6 +28,7 @@ from tenantry.data.ratings import endpoints as ratings_endpoints
 from tenantry.data.spaces import endpoints as spaces_endpoints
 from tenantry.data.tenant_models import endpoints as tenant_models_endpoints
 from tenantry.db.engine import Lanes, create_engine
+from tenantry.docs import add_docs
 from tenantry.errors import add_error_handlers
 from tenantry.logs import configure_logging
 from tenantry.middleware import RequestContextMiddleware
@@ -101,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="A multi-tenant API server: one PostgreSQL schema per client.",
         lifespan=lifespan,
         redirect_slashes=False,
+        docs_url=None,  # served by `tenantry.docs`, with their assets
+        redoc_url=None,
         telemetry={
             "tracing": settings.telemetry,
             "metrics": settings.telemetry,
@@ -119,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = rate_limiter(settings)
     add_error_handlers(app)
     add_replay_handler(app)
+    add_docs(app)
     for router in (  # routes are matched in this order: the data plane's first
         spaces_endpoints.router,
         tenant_models_endpoints.router,

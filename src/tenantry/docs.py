@@ -1,0 +1,116 @@
+"""The API's documentation pages and the landing page, with every asset served by this
+server: Swagger UI and ReDoc come from the `fastapi-offline` package, so the pages work
+with no internet access and request nothing from another host."""
+
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+ASSETS = "/docs/assets"
+DOCUMENTS_VERSION = "v20241104"
+# Swagger UI would ask validator.swagger.io to check the document of a public host.
+SWAGGER_UI = {"validatorUrl": None, "persistAuthorization": True, "tryItOutEnabled": False}
+
+# The pages may load nothing from elsewhere: ReDoc's sidebar, for one, shows a logo from
+# its makers' CDN. The browser refuses such requests before they leave.
+ONLY_THIS_SERVER = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
+    "worker-src 'self' blob:; frame-ancestors 'none'"
+}
+
+LANDING = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<link rel="icon" href="{assets}/favicon.png">
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;
+padding:0 1rem;color:#222}}a{{color:#0b5cad}}li{{margin:.3rem 0}}</style></head>
+<body><h1>{title} {version}</h1><p>{summary}</p><ul>
+<li><a href="/docs">API documentation</a> (Swagger UI: try the requests)</li>
+<li><a href="/redoc">API reference</a> (ReDoc)</li>
+<li><a href="/openapi.json">OpenAPI document</a>, and the documents API's own:
+<a href="/{documents}/openapi.json">/{documents}/openapi.json</a></li>
+<li><a href="/healthz">/healthz</a> (the process is up) and
+<a href="/readyz">/readyz</a> (its database is reachable and migrated)</li>
+</ul></body></html>
+"""
+
+
+def add_docs(app: FastAPI) -> None:
+    """`/`, `/docs`, `/redoc`, their assets, and `/v20241104/openapi.json`. The app must
+    be made with `docs_url=None, redoc_url=None`."""
+    static = resources.files("fastapi_offline") / "static"
+    app.mount(ASSETS, StaticFiles(directory=str(static)), name="docs-assets")
+    title = app.title
+
+    @app.get("/", include_in_schema=False)
+    async def landing() -> HTMLResponse:
+        page = LANDING.format(
+            title=title,
+            version=app.version,
+            summary=app.summary or "",
+            assets=ASSETS,
+            documents=DOCUMENTS_VERSION,
+        )
+        return HTMLResponse(page, headers=ONLY_THIS_SERVER)
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        page = get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{title} - API documentation",
+            oauth2_redirect_url=f"{root}/docs/oauth2-redirect",
+            swagger_js_url=f"{root}{ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{ASSETS}/favicon.png",
+            swagger_ui_parameters=SWAGGER_UI,
+        )
+        page.headers.update(ONLY_THIS_SERVER)
+        return page
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        page = get_redoc_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{title} - API reference",
+            redoc_js_url=f"{root}{ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
+        page.headers.update(ONLY_THIS_SERVER)
+        return page
+
+    @app.get(f"/{DOCUMENTS_VERSION}/openapi.json", include_in_schema=False)
+    async def documents_openapi() -> JSONResponse:
+        return JSONResponse(_documents_openapi(app))
+
+
+@cache
+def _documents_openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document of the routes under `/v20241104/`, as that API names it."""
+    prefix = f"/{DOCUMENTS_VERSION}/"
+    document = dict(app.openapi())
+    document["paths"] = {
+        path: item for path, item in document["paths"].items() if path.startswith(prefix)
+    }
+    document["info"] = {
+        **document["info"],
+        "title": f"{app.title} documents API",
+        "version": DOCUMENTS_VERSION.removeprefix("v"),
+        "summary": "Documents and their tenant ids, as API version 2024-11-04 has them.",
+    }
+    return document

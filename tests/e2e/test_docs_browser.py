@@ -1,0 +1,109 @@
+"""The documentation pages in a real browser (Debian's Chromium, driven by Playwright):
+they load with every asset from the server itself — any request to another host fails the
+test — and "Try it out" runs a real request with an API key. Screenshots of each step go
+to tests/e2e/artifacts/."""
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.e2e.test_serve import Server
+
+pytestmark = pytest.mark.slow
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        yield browser
+        browser.close()
+
+
+def _ready_key(base: str) -> str:
+    registered = httpx.post(
+        f"{base}/v1/register/", json={"email": "docs-ui@example.com", "password": "p" * 12}
+    ).json()
+    headers = {"X-API-Key": registered["api_key"]}
+    deadline = time.monotonic() + 30
+    while httpx.get(f"{base}/v1/databases/current/status/", headers=headers).json() != {
+        "status": "ready"
+    }:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    created = httpx.post(f"{base}/v1/spaces", headers=headers, json={"name": "Seen in the docs"})
+    assert created.status_code == 201
+    return str(registered["api_key"])
+
+
+def test_docs_offline_and_try_it_out(server: Server, browser: object) -> None:
+    from playwright.sync_api import Browser, Route, expect
+
+    assert isinstance(browser, Browser)
+    server.start()
+    base = server.url
+    key = _ready_key(base)
+    ARTIFACTS.mkdir(exist_ok=True)
+    own_host = urlsplit(base).netloc
+    elsewhere: list[str] = []
+
+    def only_this_server(route: Route) -> None:
+        if urlsplit(route.request.url).netloc == own_host:
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page = browser.new_page()
+    page.route("**/*", only_this_server)
+
+    page.goto(base + "/")
+    expect(page.get_by_role("link", name="API documentation")).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "docs-1-landing.png")
+
+    page.get_by_role("link", name="API documentation").click()
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Tenantry")
+    page.screenshot(path=ARTIFACTS / "docs-2-swagger-ui.png")
+
+    page.locator("button.authorize").first.click()
+    dialog = page.locator(".modal-ux")
+    scheme = dialog.locator(".auth-container").filter(has_text="X-API-Key").first
+    scheme.locator("input").fill(key)
+    scheme.locator("button.authorize").click()
+    expect(dialog.get_by_role("button", name="Remove authorization")).to_be_visible()
+    dialog.locator("button.btn-done").first.click()
+
+    operation = page.locator("#operations-spaces-list_spaces_v1_spaces_get")
+    operation.locator(".opblock-summary").click()
+    operation.get_by_role("button", name="Try it out").click()
+    operation.get_by_role("button", name="Execute").click()
+    live = operation.locator(".live-responses-table tr.response")
+    expect(live.locator(".response-col_status")).to_have_text("200")
+    expect(live.locator(".response-col_description")).to_contain_text("Seen in the docs")
+    page.screenshot(path=ARTIFACTS / "docs-3-tried.png", full_page=True)
+
+    page.goto(base + "/redoc")
+    expect(page.locator(".api-content")).to_contain_text("Tenantry")
+    page.screenshot(path=ARTIFACTS / "docs-4-redoc.png")
+
+    assert elsewhere == [], f"the pages asked other hosts for {elsewhere}"
+    assert server.stop() == 0
+
+
+def test_the_versioned_openapi_document(server: Server) -> None:
+    server.start()
+    document = httpx.get(f"{server.url}/v20241104/openapi.json").json()
+    assert document["info"]["version"] == "20241104"
+    assert "/v20241104/list-tenant-ids" in document["paths"]
+    assert all(path.startswith("/v20241104/") for path in document["paths"])
+    assert server.stop() == 0
