@@ -49,6 +49,7 @@ def add_docs(app: FastAPI) -> None:
     be made with `docs_url=None, redoc_url=None`."""
     static = resources.files("fastapi_offline") / "static"
     app.mount(ASSETS, StaticFiles(directory=str(static)), name="docs-assets")
+    describe_problems(app)
     title = app.title
 
     @app.get("/", include_in_schema=False)
@@ -114,3 +115,69 @@ def _documents_openapi(app: FastAPI) -> dict[str, Any]:
         "summary": "Documents and their tenant ids, as API version 2024-11-04 has them.",
     }
     return document
+
+
+PROBLEM = "#/components/schemas/Problem"
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "Every error (RFC 9457 problem details, `application/problem+json`), "
+    "with the members each documented API's clients read.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string", "example": "urn:tenantry:problem:validation-error"},
+        "title": {"type": "string", "example": "Bad Request"},
+        "status": {"type": "integer", "example": 400, "description": "The HTTP status."},
+        "detail": {"type": "string", "example": "Not valid: name."},
+        "code": {"type": "string", "example": "VALIDATION_ERROR"},
+        "message": {"type": "string", "description": "The same as `detail`."},
+        "errors": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": "What is wrong with each member of the request, by its path.",
+            "example": {"name": ["Field required"]},
+        },
+        "error_code": {"type": "integer", "example": 40},
+        "error_name": {"type": "string", "example": "WrongData"},
+        "error_data": {"type": "object", "example": {"name": "VALIDATION_ERROR"}},
+        "instance": {"type": "string", "description": "The request's path."},
+        "request_id": {"type": "string", "description": "Also in `X-Request-ID`."},
+    },
+}
+INVALID_REQUEST = {
+    "description": "The request is not valid (`VALIDATION_ERROR`): `errors` names each "
+    "member at fault.",
+    "content": {"application/problem+json": {"schema": {"$ref": PROBLEM}}},
+}
+
+
+def describe_problems(app: FastAPI) -> None:
+    """Make the OpenAPI document say what the server answers on errors: a refused request
+    is a 400 problem, not the framework's 422 with its own body, and every error response
+    is a `Problem`."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = generate()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        schemas["Problem"] = PROBLEM_SCHEMA
+        for item in document["paths"].values():
+            for operation in item.values():
+                _problems(operation.get("responses", {}))
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _problems(responses: dict[str, Any]) -> None:
+    if responses.pop("422", None) is not None:
+        responses.setdefault("400", INVALID_REQUEST)
+    for status, response in responses.items():
+        if status[0] in "45":
+            content = response.setdefault("content", {})
+            content.pop("application/json", None)
+            content["application/problem+json"] = {"schema": {"$ref": PROBLEM}}
