@@ -1,8 +1,10 @@
 import os
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.e2e.test_serve import Server, postgres_processes
@@ -41,3 +43,17 @@ async def database_url_for_serve(postgres_server: str) -> Iterator[str | None]: 
     url = await create_database(postgres_server)
     yield url
     await drop_database(url)
+
+
+def ready_key(base: str, email: str) -> str:
+    """Register an organization on the server at `base`; its API key, once its database
+    is ready."""
+    registered = httpx.post(f"{base}/v1/register/", json={"email": email, "password": "p" * 12})
+    key = str(registered.json()["api_key"])
+    deadline = time.monotonic() + 30
+    while httpx.get(f"{base}/v1/databases/current/status/", headers={"X-API-Key": key}).json() != {
+        "status": "ready"
+    }:
+        assert time.monotonic() < deadline, "the database did not become ready"
+        time.sleep(0.05)
+    return key

@@ -3,7 +3,6 @@ they load with every asset from the server itself — any request to another hos
 test — and "Try it out" runs a real request with an API key. Screenshots of each step go
 to tests/e2e/artifacts/."""
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -11,6 +10,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from tests.e2e.conftest import ready_key
 from tests.e2e.test_serve import Server
 
 pytestmark = pytest.mark.slow
@@ -31,19 +31,12 @@ def browser() -> Iterator[object]:
 
 
 def _ready_key(base: str) -> str:
-    registered = httpx.post(
-        f"{base}/v1/register/", json={"email": "docs-ui@example.com", "password": "p" * 12}
-    ).json()
-    headers = {"X-API-Key": registered["api_key"]}
-    deadline = time.monotonic() + 30
-    while httpx.get(f"{base}/v1/databases/current/status/", headers=headers).json() != {
-        "status": "ready"
-    }:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    """A ready database's key, with one space to find."""
+    key = ready_key(base, "docs-ui@example.com")
+    headers = {"X-API-Key": key}
     created = httpx.post(f"{base}/v1/spaces", headers=headers, json={"name": "Seen in the docs"})
     assert created.status_code == 201
-    return str(registered["api_key"])
+    return key
 
 
 def test_docs_offline_and_try_it_out(server: Server, browser: object) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.e2e.conftest import ready_key
 from tests.e2e.test_serve import Server
 
 pytestmark = pytest.mark.slow
@@ -69,15 +70,8 @@ def run(line: str, server: Server, replacements: dict[str, str], out: Path) -> t
 def test_every_documented_line(server: Server, tmp_path: Path) -> None:
     server.start()
     base = server.url
-    registered = httpx.post(
-        f"{base}/v1/register/", json={"email": "docs@example.com", "password": "p" * 12}
-    ).json()
-    key = registered["api_key"]
+    key = ready_key(base, "docs@example.com")
     headers = {"X-API-Key": key}
-    while httpx.get(f"{base}/v1/databases/current/status/", headers=headers).json() != {
-        "status": "ready"
-    }:
-        pass
     out = tmp_path / "body"
 
     for index in range(11):  # enough for a second page, so that there is a cursor to follow

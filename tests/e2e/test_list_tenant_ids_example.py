@@ -5,12 +5,12 @@ and the key replaced) against a real `tenantry serve`; then a client loop over
 import ast
 import subprocess
 import sys
-import time
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.e2e.conftest import ready_key
 from tests.e2e.test_serve import Server
 
 pytestmark = pytest.mark.slow
@@ -38,16 +38,8 @@ TENANT_IDS = [f"tenant{n:03d}" for n in range(123, 140)]
 def test_the_documented_example_and_its_pagination(server: Server) -> None:
     server.start()
     base = server.url
-    registered = httpx.post(
-        f"{base}/v1/register/", json={"email": "ids@example.com", "password": "p" * 12}
-    ).json()
-    headers = {"X-API-Key": registered["api_key"]}
-    deadline = time.monotonic() + 30
-    while httpx.get(f"{base}/v1/databases/current/status/", headers=headers).json() != {
-        "status": "ready"
-    }:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    key = ready_key(base, "ids@example.com")
+    headers = {"X-API-Key": key}
     for index, tenant_id in enumerate(TENANT_IDS * 2):
         response = httpx.post(
             f"{base}/v20241104/documents",
@@ -56,9 +48,7 @@ def test_the_documented_example_and_its_pagination(server: Server) -> None:
         )
         assert response.status_code == 200, response.text
 
-    code = EXAMPLE.replace("https://api.gainly.ai", base).replace(
-        "YOUR_API_KEY_HERE", registered["api_key"]
-    )
+    code = EXAMPLE.replace("https://api.gainly.ai", base).replace("YOUR_API_KEY_HERE", key)
     printed = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     ).stdout
