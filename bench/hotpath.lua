@@ -2,8 +2,9 @@
 --
 --   wrk -t1 -c32 -d5s --latency -s bench/hotpath.lua URL -- MODE TARGETS NONCE
 --
--- MODE is get, list, create (with a fresh Idempotency-Key per request) or plain (create
--- without one). TARGETS holds `api-key space-id` lines; every request picks one uniformly
+-- MODE is get, list, create (with a fresh Idempotency-Key per request), plain (create
+-- without one) or sweep (get, the targets in turn, so that a short run reaches each).
+-- TARGETS holds `api-key space-id` lines; every request but a sweep's picks one uniformly
 -- at random. NONCE keeps Idempotency-Keys apart across runs. When done, one line
 -- `HOTPATH {json}` gives the figures (microseconds), read by bench/hotpath.py.
 
@@ -54,6 +55,10 @@ end
 function request()
    if mode == "get" then
       local i = math.random(count)
+      return wrk.format("GET", "/v1/spaces/" .. spaces[i], { ["X-API-Key"] = keys[i] })
+   elseif mode == "sweep" then
+      local i = sent % count + 1
+      sent = sent + 1
       return wrk.format("GET", "/v1/spaces/" .. spaces[i], { ["X-API-Key"] = keys[i] })
    elseif mode == "list" then
       local i = math.random(count)

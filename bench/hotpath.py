@@ -40,8 +40,8 @@ from bench._harness import (
     console,
     create_database,
     drop_database,
+    postgres_server,
     print_table,
-    server_url,
     write_results,
 )
 from tenantry.auth import api_keys
@@ -182,6 +182,16 @@ async def fill(url: str, count: int) -> list[Tenant]:
 
     await asyncio.gather(*(work() for _ in range(FILL_CONNECTIONS)))
     return tenants
+
+
+async def settle(url: str) -> None:
+    """After the fill: its statistics, and its pages written out, before anything runs."""
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute("ANALYZE tenantry.databases, tenantry.api_keys")
+        await connection.execute("CHECKPOINT")
+    finally:
+        await connection.close()
 
 
 def write_targets(tenants: list[Tenant], workdir: Path) -> dict[str, Path]:
@@ -562,9 +572,10 @@ class Slot:
 
 
 def prime_seconds(args: argparse.Namespace) -> int:
-    """Warm-up before the first run over every database, so that each is in use (its key
-    known, its tables in the connections' caches) before anything is measured: 2 s per
-    1,000 databases unless --prime says otherwise."""
+    """Gets before the first run over every database, so that each is in use (its key
+    known, its tables in the connections' caches) before anything is measured: the
+    targets in turn, 2 s per 1,000 databases unless --prime says otherwise (a server
+    answering 500 requests a second while its caches are cold reaches each once)."""
     return round(args.prime if args.prime is not None else args.databases / 1000 * 2)
 
 
@@ -578,15 +589,18 @@ def run_workload(
     servers: dict[str, Server],
     targets: Path,
     args: argparse.Namespace,
-    warmup: int,
+    prime: int,
 ) -> dict[str, Any]:
+    """Warm-up (after `prime` seconds of a sweep over every target), then the rounds."""
     slots = [Slot(name, server, operation) for name, server in servers.items()]
     if operation == "create" and "tenantry" in servers:
         slots.append(Slot("tenantry plain", servers["tenantry"], "plain"))
     reset = {name: server.reset_peak() for name, server in servers.items()}
     for slot in slots:
         if slot.mode != "plain":  # same server, same path, just warmed by `create`
-            wrk(slot.server.url, slot.mode, targets, warmup)
+            if prime:
+                wrk(slot.server.url, "sweep", targets, prime)
+            wrk(slot.server.url, slot.mode, targets, args.warmup)
     for _ in range(args.rounds):
         for slot in slots:
             pid = slot.server.memory_pid
@@ -623,7 +637,9 @@ CONTEXT = re.compile(r"level: (\d+); (.*?): (\d+) total in \d+ blocks")
 MORE = re.compile(r"level: (\d+); \d+ more child contexts containing (\d+) total")
 
 
-def postgres_log() -> Path | None:
+def postgres_log(known: Path | None) -> Path | None:
+    if known is not None:
+        return known
     if configured := os.environ.get("BENCH_POSTGRES_LOG"):
         return Path(configured)
     logs = sorted(POSTGRES_LOGS.glob("postgresql*.log*"), key=lambda p: p.stat().st_mtime)
@@ -668,7 +684,9 @@ def private_kb(pid: int) -> int | None:
     return int(values.get("Private_Clean", 0)) + int(values.get("Private_Dirty", 0))
 
 
-async def catalog_cache(url: str, applications: list[str]) -> dict[str, Any]:
+async def catalog_cache(
+    url: str, applications: list[str], known_log: Path | None
+) -> dict[str, Any]:
     """Each backend of these applications: its CacheMemoryContext from the server log
     (pg_log_backend_memory_contexts), else its private memory from smaps_rollup."""
     connection = await asyncpg.connect(url)
@@ -678,7 +696,7 @@ async def catalog_cache(url: str, applications: list[str]) -> dict[str, Any]:
             "WHERE datname = current_database() AND application_name = ANY($1::text[])",
             applications,
         )
-        log = postgres_log()
+        log = postgres_log(known_log)
         offset = None
         if log is not None:
             try:
@@ -849,8 +867,8 @@ def summarize(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=int, default=5, help="seconds per round")
-    parser.add_argument("--warmup", type=int, default=3, help="seconds per server")
+    parser.add_argument("--duration", type=int, default=4, help="seconds per round")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds per server")
     parser.add_argument(
         "--prime",
         type=float,
@@ -881,97 +899,102 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: stop the servers
     ensure_tools()
     RESULTS.mkdir(exist_ok=True)
-    server = server_url()
-    url = asyncio.run(create_database(server, "bench_hotpath"))
-    running: dict[str, Server] = {}
-    servers: dict[str, Server] = {}
-    samples: dict[str, Any] = {}
-    workloads: list[dict[str, Any]] = []
-    cache = None
-    setup: dict[str, Any] = {}
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-hotpath-") as tmp:
-            workdir = Path(tmp)
-            # Tenantry migrates the control plane and the template before anything else.
-            tenantry = start_tenantry(url)
-            if "tenantry" in names:
-                running["tenantry"] = tenantry
-            else:
-                tenantry.stop()
-            began = time.perf_counter()
-            tenants = asyncio.run(fill(url, args.databases))
-            setup["fill_seconds"] = round(time.perf_counter() - began, 1)
-            print(f"filled {args.databases} databases in {setup['fill_seconds']} s")
-            targets = write_targets(tenants, workdir)
-            if "floor" in names:
-                running["floor"] = start_floor(url, targets["keys"])
-            if "django" in names:
-                django = django_setup(url, targets["clients"], workdir)
-                setup["django_setup_seconds"] = round(django["seconds"], 1)
-                running["django"], setup["django_worker"] = choose_django_worker(
-                    url, targets["1"], args.django_worker, min(3, args.duration)
-                )
-            servers = {name: running[name] for name in SERVERS if name in running}
-            samples = {name: check(s, targets) for name, s in servers.items()}
-            print("every server answers every workload correctly")
-            primed = False
-            for operation in operations:
-                for scenario, count in (("1", 1), ("all", args.databases)):
-                    print(f"{operation}, {count} database(s) ...", flush=True)
-                    warmup = args.warmup
-                    if scenario == "all" and not primed:  # every database in use first
-                        warmup += prime_seconds(args)
-                        primed = True
-                    workload = run_workload(
-                        operation, scenario, servers, targets[scenario], args, warmup
+    with postgres_server("bench-hotpath") as (server, log):
+        url = asyncio.run(create_database(server, "bench_hotpath"))
+        running: dict[str, Server] = {}
+        servers: dict[str, Server] = {}
+        samples: dict[str, Any] = {}
+        workloads: list[dict[str, Any]] = []
+        cache = None
+        setup: dict[str, Any] = {}
+        try:
+            with tempfile.TemporaryDirectory(prefix="bench-hotpath-") as tmp:
+                workdir = Path(tmp)
+                # Tenantry migrates the control plane and the template before anything else.
+                tenantry = start_tenantry(url)
+                if "tenantry" in names:
+                    running["tenantry"] = tenantry
+                else:
+                    tenantry.stop()
+                began = time.perf_counter()
+                tenants = asyncio.run(fill(url, args.databases))
+                asyncio.run(settle(url))
+                setup["fill_seconds"] = round(time.perf_counter() - began, 1)
+                print(f"filled {args.databases} databases in {setup['fill_seconds']} s")
+                targets = write_targets(tenants, workdir)
+                if "floor" in names:
+                    running["floor"] = start_floor(url, targets["keys"])
+                if "django" in names:
+                    django = django_setup(url, targets["clients"], workdir)
+                    setup["django_setup_seconds"] = round(django["seconds"], 1)
+                    running["django"], setup["django_worker"] = choose_django_worker(
+                        url, targets["1"], args.django_worker, min(3, args.duration)
                     )
-                    workload["databases"] = count
-                    workloads.append(workload)
-                    if operation == "get" and scenario == "all":
-                        cache = asyncio.run(catalog_cache(url, list(servers)))
-    finally:
-        for started_server in Server.started:
-            try:
-                started_server.stop()
-            except Exception as error:  # keep stopping the others
-                print(f"stopping {started_server.name}: {error}", file=sys.stderr)
-        asyncio.run(drop_database(server, url))
-    wall = round(time.perf_counter() - started, 1)
-    summary = summarize(workloads, cache, args.databases)
-    print_results(workloads, summary)
-    path = write_results(
-        "hotpath",
-        {
-            "config": {
-                "rounds": args.rounds,
-                "duration_seconds": args.duration,
-                "warmup_seconds": args.warmup,
-                "prime_seconds": prime_seconds(args),
-                "databases": args.databases,
-                "spaces_per_database": SPACES_PER_DATABASE,
-                "list_limit": PAGE,
-                "wrk": f"wrk -t1 -c{CONNECTIONS} --latency, pinned to CPU {LOAD_CPU}",
-                "servers_pinned_to_cpu": SERVER_CPU,
-                "operations": operations,
-                "order": "servers alternate within each round: " + " ".join(servers),
-                "load_average_at_start": [round(x, 2) for x in load_at_start],
-                "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+                servers = {name: running[name] for name in SERVERS if name in running}
+                samples = {name: check(s, targets) for name, s in servers.items()}
+                print("every server answers every workload correctly")
+                primed = False
+                for operation in operations:
+                    for scenario, count in (("1", 1), ("all", args.databases)):
+                        print(f"{operation}, {count} database(s) ...", flush=True)
+                        prime = 0
+                        if scenario == "all" and not primed:  # every database in use first
+                            prime = prime_seconds(args)
+                            primed = True
+                        workload = run_workload(
+                            operation, scenario, servers, targets[scenario], args, prime
+                        )
+                        workload["databases"] = count
+                        workloads.append(workload)
+                        if operation == "get" and scenario == "all":
+                            cache = asyncio.run(catalog_cache(url, list(servers), log))
+        finally:
+            for started_server in Server.started:
+                try:
+                    started_server.stop()
+                except Exception as error:  # keep stopping the others
+                    print(f"stopping {started_server.name}: {error}", file=sys.stderr)
+            asyncio.run(drop_database(server, url))
+        wall = round(time.perf_counter() - started, 1)
+        summary = summarize(workloads, cache, args.databases)
+        print_results(workloads, summary)
+        path = write_results(
+            "hotpath",
+            {
+                "config": {
+                    "rounds": args.rounds,
+                    "duration_seconds": args.duration,
+                    "warmup_seconds": args.warmup,
+                    "prime_seconds": prime_seconds(args),
+                    "databases": args.databases,
+                    "spaces_per_database": SPACES_PER_DATABASE,
+                    "list_limit": PAGE,
+                    "wrk": f"wrk -t1 -c{CONNECTIONS} --latency, pinned to CPU {LOAD_CPU}",
+                    "servers_pinned_to_cpu": SERVER_CPU,
+                    "operations": operations,
+                    "order": "servers alternate within each round: " + " ".join(servers),
+                    "load_average_at_start": [round(x, 2) for x in load_at_start],
+                    "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+                    "postgresql": "BENCH_DATABASE_URL's server"
+                    if log is None
+                    else "a cluster of the benchmark's own, in memory",
+                },
+                "servers": {name: s.details for name, s in servers.items()},
+                "setup": setup
+                | {
+                    "fill_connections": FILL_CONNECTIONS,
+                    "schemas_per_transaction": SCHEMAS_PER_TRANSACTION,
+                },
+                "sample_get_bodies": samples,
+                "workloads": workloads,
+                "summary": summary,
+                "catalog_cache": cache,
+                "versions": versions(),
+                "wall_seconds": wall,
             },
-            "servers": {name: s.details for name, s in servers.items()},
-            "setup": setup
-            | {
-                "fill_connections": FILL_CONNECTIONS,
-                "schemas_per_transaction": SCHEMAS_PER_TRANSACTION,
-            },
-            "sample_get_bodies": samples,
-            "workloads": workloads,
-            "summary": summary,
-            "catalog_cache": cache,
-            "versions": versions(),
-            "wall_seconds": wall,
-        },
-    )
-    print(f"wrote {path} in {wall} s")
+            server=server,
+        )
+        print(f"wrote {path} in {wall} s")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from tenantry.config import Settings
+from tenantry.config import Settings, default_lanes
 
 EXTERNAL = "postgresql://postgres@127.0.0.1:5432/tenantry"
 
@@ -62,3 +62,8 @@ class TestSecret:
 def test_rejects_a_non_postgresql_url(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="postgresql"):
         Settings(database_url="mysql://x/y", secret_key="s" * 40, data_dir=tmp_path)
+
+
+@pytest.mark.parametrize(("cpus", "lanes"), [(None, 2), (1, 2), (2, 4), (4, 8), (8, 16), (64, 16)])
+def test_lanes_default_to_two_per_cpu_within_bounds(cpus: int | None, lanes: int) -> None:
+    assert default_lanes(cpus) == lanes

@@ -42,6 +42,23 @@ class TestNotFoundAndMethod:
         assert_problem(response, 405, "METHOD_NOT_ALLOWED")
         assert "GET" in response.headers["allow"]
 
+    @pytest.mark.parametrize(
+        ("path", "allowed"),
+        [
+            ("/v1/spaces", "GET, POST"),
+            ("/v1/spaces/7", "GET, PATCH, DELETE"),
+            ("/v1/databases/current/", "GET, PATCH, DELETE"),
+            ("/v1/items-bulk/", "GET, PUT"),
+        ],
+    )
+    async def test_allow_names_every_method_of_the_path(
+        self, client: httpx.AsyncClient, path: str, allowed: str
+    ) -> None:
+        """Not only those of the first route whose path matched (found by schemathesis)."""
+        response = await client.request("OPTIONS", path)
+        assert_problem(response, 405, "METHOD_NOT_ALLOWED")
+        assert response.headers["allow"] == allowed
+
 
 class TestValidation:
     async def test_only_fields_in_error_are_listed(self, client: httpx.AsyncClient) -> None:

@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from tenantry import __version__, health
+from tenantry.admin import UPLOAD_PATH as ADMIN_UPLOAD_PATH
+from tenantry.admin import add_admin
 from tenantry.auth.cache import AuthCache, LastUsed, Listener
 from tenantry.auth.context import document_rate_limit
 from tenantry.auth.rate_limits import rate_limiter
@@ -28,7 +30,7 @@ from tenantry.data.ratings import endpoints as ratings_endpoints
 from tenantry.data.spaces import endpoints as spaces_endpoints
 from tenantry.data.tenant_models import endpoints as tenant_models_endpoints
 from tenantry.db.engine import Lanes, create_engine
-from tenantry.docs import add_docs
+from tenantry.docs import add_docs, document_problems
 from tenantry.errors import add_error_handlers
 from tenantry.logs import configure_logging
 from tenantry.middleware import RequestContextMiddleware
@@ -86,9 +88,11 @@ class Tenantry(FastAPI):
                 reads=[*spaces_endpoints.HOT_READS, *documents_endpoints.HOT_READS],
             ),
             max_body_bytes=settings.max_body_bytes,
+            body_timeout=settings.body_timeout,
             larger_bodies=[
                 (spaces_endpoints.BACKGROUND_PATH, settings.max_image_bytes),
                 (catalog_endpoints.BULK_PATH, settings.max_bulk_body_bytes),
+                (ADMIN_UPLOAD_PATH, settings.max_image_bytes + 64 * 1024),  # the form's fields
             ],
         )
 
@@ -137,4 +141,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
         document_rate_limit(router.routes)
+        document_problems(router.routes)
+    add_admin(app)
     return app

@@ -17,6 +17,13 @@ WEAK_SECRETS = frozenset({"changethis", "changeme", "secret", "dev", "developmen
 SECRET_FILE_NAME = "secret_key"  # noqa: S105  (a file name)
 
 
+def default_lanes(cpus: int | None) -> int:
+    """Two lanes per CPU, 2 to 16. More lanes than PostgreSQL can run at once only spread
+    each schema's statements and catalog over more connections: on 2 CPUs with 10,000
+    databases, 4 lanes served 1.2 to 1.5 times the gets of 16."""
+    return min(16, max(2, 2 * (cpus or 1)))
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TENANTRY_", env_file=".env", env_ignore_empty=True, extra="ignore"
@@ -41,6 +48,12 @@ class Settings(BaseSettings):
     max_image_bytes: int = Field(
         default=5 * 1024 * 1024, ge=1024, description="Largest background image accepted."
     )
+    body_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds a request's body may take to arrive, from the request's start; "
+        "a slower one is answered 408 and its connection closed.",
+    )
     max_bulk_body_bytes: int = Field(
         default=16 * 1024 * 1024,
         ge=1024,
@@ -54,6 +67,13 @@ class Settings(BaseSettings):
     login_window: timedelta = timedelta(minutes=15)
     login_failures_per_account: int = Field(default=10, ge=1)
     login_failures_per_address: int = Field(default=50, ge=1)
+    admin_session_idle: timedelta = Field(
+        default=timedelta(hours=12), description="An admin session unused this long ends."
+    )
+    admin_cookie_secure: bool | None = Field(
+        default=None,
+        description="The admin cookie's `Secure` flag; unset: set when the request is https.",
+    )
     auth_cache_ttl: float = Field(
         default=300.0,
         ge=0,
@@ -81,7 +101,11 @@ class Settings(BaseSettings):
     pool_size: int = Field(default=5, ge=1, le=200, description="Control-plane connections.")
     pool_max_overflow: int = Field(default=5, ge=0, le=200)
     lanes: int = Field(
-        default=16, ge=1, le=256, description="Data-plane pools; a schema always uses one."
+        default_factory=lambda: default_lanes(os.cpu_count()),
+        ge=1,
+        le=256,
+        description="Data-plane pools; a schema always uses one (default: two per CPU, "
+        "at most 16).",
     )
     lane_pool_size: int = Field(
         default=2, ge=1, le=100, description="Session connections per lane (writes)."
@@ -94,7 +118,7 @@ class Settings(BaseSettings):
         default=192, ge=1, description="A connection whose catalog cache grew past this is renewed."
     )
     statement_cache_size: int = Field(
-        default=2000, ge=0, description="Prepared statements kept per connection."
+        default=5000, ge=0, description="Prepared statements kept per connection."
     )
     pool_timeout: float = Field(default=10.0, gt=0)
     statement_timeout_ms: int = Field(default=30_000, ge=0)

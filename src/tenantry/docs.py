@@ -2,18 +2,29 @@
 server: Swagger UI and ReDoc come from the `fastapi-offline` package, so the pages work
 with no internet access and request nothing from another host."""
 
+from collections.abc import Callable, Iterable
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, get_args
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, params
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_dependant
 from fastapi.openapi.docs import (
     get_redoc_html,
     get_swagger_ui_html,
     get_swagger_ui_oauth2_redirect_html,
 )
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import BaseRoute
+
+from tenantry.admin import docs_auth
+from tenantry.auth.context import authenticate
+from tenantry.data.access import DataReader, DataWriter, ReadSchema
+from tenantry.data.catalog.ids import Ids
+from tenantry.data.idempotency import IdempotencyOptional, IdempotencyRequired
 
 ASSETS = "/docs/assets"
 DOCUMENTS_VERSION = "v20241104"
@@ -34,6 +45,7 @@ LANDING = """<!doctype html>
 <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;
 padding:0 1rem;color:#222}}a{{color:#0b5cad}}li{{margin:.3rem 0}}</style></head>
 <body><h1>{title} {version}</h1><p>{summary}</p><ul>
+<li><a href="/admin/">Admin panel</a> (log in to your database: its data, keys and accounts)</li>
 <li><a href="/docs">API documentation</a> (Swagger UI: try the requests)</li>
 <li><a href="/redoc">API reference</a> (ReDoc)</li>
 <li><a href="/openapi.json">OpenAPI document</a>, and the documents API's own:
@@ -76,7 +88,10 @@ def add_docs(app: FastAPI) -> None:
             swagger_ui_parameters=SWAGGER_UI,
         )
         page.headers.update(ONLY_THIS_SERVER)
-        return page
+        if (token := await docs_auth.session_access_token(request)) is None:
+            return page
+        headers = {**ONLY_THIS_SERVER, "Cache-Control": "no-store"}
+        return HTMLResponse(docs_auth.preauthorize(bytes(page.body), token), headers=headers)
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
     async def swagger_ui_redirect() -> HTMLResponse:
@@ -168,16 +183,109 @@ def describe_problems(app: FastAPI) -> None:
         for item in document["paths"].values():
             for operation in item.values():
                 _problems(operation.get("responses", {}))
+                for parameter in operation.get("parameters", []):
+                    if parameter.get("schema", {}).pop("x-required", False):
+                        parameter["required"] = True
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _problems(responses: dict[str, Any]) -> None:
-    if responses.pop("422", None) is not None:
+    if responses.get("422", {}).get("description") == "Validation Error":  # the framework's
+        del responses["422"]
         responses.setdefault("400", INVALID_REQUEST)
     for status, response in responses.items():
         if status[0] in "45":
             content = response.setdefault("content", {})
             content.pop("application/json", None)
             content["application/problem+json"] = {"schema": {"$ref": PROBLEM}}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/problem+json": {}}}
+
+
+UNAUTHORIZED = _problem(
+    "The credentials do not check out (`INVALID_CREDENTIALS`, `TOKEN_EXPIRED`, …), or the "
+    "route needs some (`AUTHENTICATION_REQUIRED`)."
+)
+FORBIDDEN = _problem(
+    "The caller may not do this: its role (`ROLE_FORBIDDEN`), a token and a key of "
+    "different organizations (`CREDENTIALS_MISMATCH`), no database selected, or a write "
+    "to the read-only template (`PUBLIC_SCHEMA_READ_ONLY`)."
+)
+NOT_FOUND = _problem("Nothing with this id in the caller's database or organization.")
+CONFLICT = _problem(
+    "The database is not ready (`DATABASE_NOT_READY`) or its schema is behind the server "
+    "(`SCHEMA_MIGRATION_PENDING`), or the request conflicts with what is stored."
+)
+TOO_LARGE = _problem("The body is over the size limit (`PAYLOAD_TOO_LARGE`).")
+NOT_JSON = _problem("The body is not JSON (`UNSUPPORTED_MEDIA_TYPE`).")
+KEY_REUSED = _problem("The Idempotency-Key was used with another body (`IDEMPOTENCY_KEY_REUSED`).")
+UNAVAILABLE = _problem(
+    "The database cannot be reached right now (`DATABASE_UNAVAILABLE`): send the request "
+    "again after `Retry-After` seconds (a create with the same Idempotency-Key)."
+)
+NEEDS_NO_DATABASE = {"/healthz"}
+
+
+def _dependency(alias: Any) -> Callable[..., Any]:
+    """The function behind an `Annotated[..., Depends(f)]` alias."""
+    depends = get_args(alias)[1]
+    assert isinstance(depends, params.Depends)
+    assert depends.dependency is not None
+    return depends.dependency
+
+
+DATA_PLANE = {_dependency(alias) for alias in (DataReader, DataWriter, ReadSchema)}
+TEMPLATE_READERS = {_dependency(DataReader), _dependency(ReadSchema)}
+NEEDS_A_DATABASE = {_dependency(Ids), _dependency(DataWriter)}
+IDEMPOTENT = {_dependency(IdempotencyRequired), _dependency(IdempotencyOptional)}
+
+
+def _calls(dependant: Dependant) -> set[Callable[..., Any]]:
+    found: set[Callable[..., Any]] = set()
+    for dependency in dependant.dependencies:
+        if dependency.call is not None:
+            found.add(dependency.call)
+        found |= _calls(dependency)
+    return found
+
+
+def _admits_anonymous(calls: set[Callable[..., Any]], authenticating: set[Any]) -> bool:
+    """Reads of the template, and routes that only ask who calls, take no credentials."""
+    reads_template = bool(calls & TEMPLATE_READERS) and not calls & NEEDS_A_DATABASE
+    return reads_template or calls <= authenticating
+
+
+def document_problems(routes: Iterable[BaseRoute]) -> None:
+    """Name among each route's answers the errors that the layers it goes through give:
+    the body's limits, its ids, its credentials and its database. A route that also
+    serves callers without credentials says so (an empty security requirement)."""
+    authenticating = {authenticate} | _calls(_authenticate_dependant())
+    for route in routes:
+        if not isinstance(route, APIRoute):
+            continue
+        calls, responses = _calls(route.dependant), route.responses
+        if route.body_field is not None:
+            responses.setdefault(413, TOO_LARGE)
+            if not isinstance(route.body_field.field_info, params.Form):
+                responses.setdefault(415, NOT_JSON)
+        if route.dependant.path_params:
+            responses.setdefault(404, NOT_FOUND)
+        if authenticate in calls:
+            responses.setdefault(401, UNAUTHORIZED)
+            responses.setdefault(403, FORBIDDEN)
+            if _admits_anonymous(calls, authenticating):
+                route.openapi_extra = {**(route.openapi_extra or {}), "security": [{}]}
+        if calls & DATA_PLANE:
+            responses.setdefault(409, CONFLICT)
+        if calls & IDEMPOTENT:  # then the framework does not add its 422 (made 400 above)
+            responses.setdefault(400, INVALID_REQUEST)
+            responses.setdefault(422, KEY_REUSED)
+
+
+@cache
+def _authenticate_dependant() -> Dependant:
+    return get_dependant(path="", call=authenticate)

@@ -13,6 +13,7 @@ import stat
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +39,13 @@ def _binaries() -> Path:
 class EmbeddedPostgres:
     """A PostgreSQL cluster in `<data_dir>/pg`, listening only on a unix socket."""
 
-    def __init__(self, data_dir: Path, database: str = "tenantry") -> None:
+    def __init__(
+        self, data_dir: Path, database: str = "tenantry", settings: Mapping[str, str] = {}
+    ) -> None:
         self.data_dir = data_dir.expanduser().resolve()
         self.pgdata = self.data_dir / "pg"
         self.database = database
+        self.settings = {"max_connections": "200", "max_locks_per_transaction": "256", **settings}
         self.bin = _binaries()
         self.run_as = self._system_user()
 
@@ -130,7 +134,8 @@ class EmbeddedPostgres:
             "--locale=C.UTF-8",
         )
         with (self.pgdata / "postgresql.conf").open("a") as conf:
-            conf.write("\n# tenantry\nmax_connections = 200\nmax_locks_per_transaction = 256\n")
+            conf.write("\n# tenantry\n")
+            conf.writelines(f"{name} = {value}\n" for name, value in self.settings.items())
 
     def _ensure_database(self) -> None:
         exists = self._psql("SELECT 1 FROM pg_database WHERE datname = :'name'", self.database)

@@ -9,11 +9,14 @@ from contextlib import suppress
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from tenantry.context import current_request
 
@@ -115,6 +118,14 @@ class Conflict(TenantryError):
     default_detail = "The request conflicts with the current state."
 
 
+class RequestTimeout(TenantryError):
+    status = 408
+    code = "REQUEST_TIMEOUT"
+    error_code = 40
+    error_name = "WrongData"
+    default_detail = "The request's body did not arrive in time."
+
+
 class PayloadTooLarge(TenantryError):
     status = 413
     code = "PAYLOAD_TOO_LARGE"
@@ -147,6 +158,18 @@ class ServiceUnavailable(TenantryError):
     default_detail = "The service is not available right now; retry later."
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    """PostgreSQL could not be reached, or the connection broke mid-request: the request
+    may be sent again (with its Idempotency-Key) once the database is back."""
+
+    code = "DATABASE_UNAVAILABLE"
+    default_detail = "The database cannot be reached right now; retry later."
+    retry_after = "2"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"Retry-After": self.retry_after})
+
+
 class ServerError(TenantryError):
     """An unexpected failure; its cause is logged, never sent."""
 
@@ -160,6 +183,7 @@ BY_STATUS: dict[int, type[TenantryError]] = {
         NotFound,
         MethodNotAllowed,
         Conflict,
+        RequestTimeout,
         PayloadTooLarge,
         UnsupportedMediaType,
         TooManyRequests,
@@ -213,15 +237,47 @@ class UnstorableValue(BadRequest):
     )
 
 
-def _is_data_exception(exc: DBAPIError) -> bool:
-    """PostgreSQL's class 22: the statement was fine, a value the client sent was not."""
-    return str(getattr(exc.orig, "sqlstate", None) or "").startswith("22")
+def _is_data_exception(exc: Exception) -> bool:
+    """PostgreSQL's class 22: the statement was fine, a value the client sent was not.
+    Through SQLAlchemy, or straight from the driver (the hot reads and list-tenant-ids)."""
+    if isinstance(exc, DBAPIError):
+        exc = exc.orig  # type: ignore[assignment]
+    elif not isinstance(exc, asyncpg.PostgresError):
+        return False
+    return str(getattr(exc, "sqlstate", None) or "").startswith("22")
+
+
+# PostgreSQL's codes for "not now": connection exceptions (class 08), too many connections,
+# shutting down (administrator, crash) and starting up.
+UNAVAILABLE_SQLSTATES = ("08", "53300", "57P01", "57P02", "57P03")
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) says the database is out of reach rather than that
+    the request was wrong: refused or broken connections, a pool or connect timeout, a
+    server shutting down or starting up."""
+    seen: set[int] = set()
+    error: BaseException | None = exc
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OSError | DisconnectionError | PoolTimeout):
+            return True  # OSError: refused, reset, no socket, timed out
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        if str(getattr(error, "sqlstate", None) or "").startswith(UNAVAILABLE_SQLSTATES):
+            return True
+        if isinstance(error, asyncpg.InterfaceError) and "closed" in str(error):
+            return True  # the connection is closed (ConnectionDoesNotExistError and kin)
+        if isinstance(error, asyncpg.InternalClientError) and "another operation" in str(error):
+            return True  # a shutdown's message broke off the protocol of an idle connection
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def as_problem(exc: Exception) -> TenantryError:
     if isinstance(exc, TenantryError):
         return exc
-    if isinstance(exc, DBAPIError) and _is_data_exception(exc):
+    if _is_data_exception(exc):
         return UnstorableValue()
     if isinstance(exc, RequestValidationError):
         fields = field_errors(exc.errors())
@@ -233,11 +289,32 @@ def as_problem(exc: Exception) -> TenantryError:
                 errors={"body": ["Not valid UTF-8 JSON, or nested too deeply."]},
             )
         return from_status(exc.status_code, exc.headers)
+    if _is_unreachable(exc):  # what would otherwise be a 500
+        return DatabaseUnavailable()
     return ServerError()
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method that some route serves at the request's path. The framework's 405
+    names only the methods of the first route whose path matched."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
+
+
 async def _handle(request: Request, exc: Exception) -> JSONResponse:
-    return problem_response(as_problem(exc))
+    problem = as_problem(exc)
+    if problem.status == 405:
+        problem.headers["Allow"] = ", ".join(allowed_methods(request))
+    return problem_response(problem)
 
 
 def add_error_handlers(app: FastAPI) -> None:

@@ -1,11 +1,13 @@
 """The outermost layer of every request: its id, its size limit, its log line, its last
 line of defence against an unexpected exception."""
 
+import asyncio
 import logging
 import os
 import re
 import time
 from collections.abc import Sequence
+from contextlib import suppress
 
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
@@ -13,7 +15,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tenantry.auth.rate_limits import Usage
 from tenantry.context import RequestInfo, enter_request, leave_request
-from tenantry.errors import PayloadTooLarge, ServerError, as_problem, problem_response
+from tenantry.errors import (
+    DatabaseUnavailable,
+    PayloadTooLarge,
+    ServerError,
+    as_problem,
+    problem_response,
+)
 
 logger = logging.getLogger("tenantry.request")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -26,6 +34,15 @@ class BodyTooLarge(HTTPException):
         super().__init__(status_code=413)
 
 
+class BodyTooSlow(HTTPException):
+    """The body did not arrive in time (a slow-loris upload): 408 `REQUEST_TIMEOUT`, and
+    uvicorn closes the connection, whose body was not read whole. Raised while a body is
+    read, like `BodyTooLarge`, so that the framework's error handling renders it."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=408)
+
+
 class RequestContextMiddleware:
     def __init__(
         self,
@@ -33,10 +50,12 @@ class RequestContextMiddleware:
         *,
         max_body_bytes: int,
         larger_bodies: Sequence[tuple[re.Pattern[str], int]] = (),
+        body_timeout: float = 60.0,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.larger_bodies = larger_bodies
+        self.body_timeout = body_timeout
 
     def _limit(self, path: str) -> int:
         """The body size limit of `path`: the general one, or a route's own (images)."""
@@ -68,10 +87,20 @@ class RequestContextMiddleware:
 
         received = 0
         limit = self._limit(scope["path"])
+        deadline = asyncio.get_running_loop().time() + self.body_timeout
+        body_done = False
 
         async def receive_within_limit() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            if body_done:  # what comes after the body (a disconnect) has no deadline
+                return await receive()
+            message: Message | None = None
+            with suppress(TimeoutError):
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            if message is None:  # raised here, not chained to the timeout: not an OSError
+                raise BodyTooSlow
+            body_done = message["type"] != "http.request" or not message.get("more_body")
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
@@ -87,6 +116,9 @@ class RequestContextMiddleware:
             problem = as_problem(exc)
             if isinstance(problem, ServerError):
                 logger.exception("unhandled error", extra={"fields": _fields(info)})
+            elif isinstance(problem, DatabaseUnavailable):
+                fields = {**_fields(info), "error": repr(exc)}
+                logger.warning("database unreachable", extra={"fields": fields})
             if not response_started:
                 await problem_response(problem)(scope, receive, send_with_id)
         finally:

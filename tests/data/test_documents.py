@@ -267,6 +267,16 @@ class TestListTenantIds:
         assert len(result["data"]) == 35
         await _check_counts(engine, org)
 
+    @pytest.mark.parametrize("with_key", [True, False], ids=["key", "anonymous"])
+    async def test_a_nul_in_after_is_refused(
+        self, client: httpx.AsyncClient, with_key: bool
+    ) -> None:
+        """PostgreSQL cannot take a NUL in text: 400, not the 500 schemathesis found (the
+        driver's error came straight through, not wrapped by SQLAlchemy)."""
+        key = (await ready_org(client))[1] if with_key else {}
+        response = await client.post(TENANT_IDS, headers=key, json={"after": "a\u0000b"})
+        assert_problem(response, 400, "UNSTORABLE_VALUE")
+
     async def test_databases_see_only_their_own(self, client: httpx.AsyncClient) -> None:
         (_, first), (_, second) = await ready_org(client), await ready_org(client)
         await add(client, first, tenant_id="mine", id="private")

@@ -269,6 +269,19 @@ class TestPagination:
         response = await client.get(f"{MODELS}?cursor={flipped}.{mac}", headers=key)
         assert_problem(response, 400, "INVALID_CURSOR")
 
+    async def test_another_databases_cursor(self, client: httpx.AsyncClient) -> None:
+        """The same list of another database: its cursors are not this one's (found by
+        tests/fuzz/test_bad_input.py; they used to page this database from their key)."""
+        (_, mine), (_, theirs) = await ready_org(client), await ready_org(client)
+        for key in (mine, theirs):
+            for index in range(2):
+                await create(client, key, name=f"m{index}")
+        page = (await client.get(f"{MODELS}?limit=1", headers=theirs)).json()
+        cursor = page["meta"]["next_cursor"]
+        response = await client.get(f"{MODELS}?cursor={cursor}", headers=mine)
+        assert_problem(response, 400, "INVALID_CURSOR")
+        assert (await client.get(f"{MODELS}?cursor={cursor}", headers=theirs)).status_code == 200
+
     @pytest.mark.parametrize("limit", ["0", "101", "-1", "x"])
     async def test_bad_limit(self, client: httpx.AsyncClient, limit: str) -> None:
         _, key = await ready_org(client)

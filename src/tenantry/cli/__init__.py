@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tenantry.cli.common import DataDir, reachable_database, settings_from, with_engine
 from tenantry.cli.databases import databases_app
 from tenantry.cli.migrate import migrate
+from tenantry.cli.operators import operators_app
 from tenantry.cli.serve import serve
 from tenantry.cli.template import template_app
 from tenantry.db.migrate import pending_migrations
@@ -21,6 +22,7 @@ app.command()(serve)
 app.command()(migrate)
 app.add_typer(databases_app, name="databases")
 app.add_typer(template_app, name="template")
+app.add_typer(operators_app, name="operators")
 
 
 @app.command()

@@ -110,6 +110,8 @@ class Account(Timestamps, ControlPlaneBase):
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
     service_name: Mapped[str | None] = mapped_column(String(200), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
+    # Edits the template in the admin panel; granted only by `tenantry operators grant`.
+    is_operator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ApiKey(Timestamps, ControlPlaneBase):
@@ -233,3 +235,21 @@ class IdempotencyRecord(ControlPlaneBase):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), index=True
     )
+
+
+class AdminSession(ControlPlaneBase):
+    """A login to the admin panel: the cookie holds a random token, only its SHA-256 is
+    kept here; it dies with its account or database."""
+
+    __tablename__ = "admin_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    database_id: Mapped[str] = mapped_column(
+        ForeignKey("databases.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -13,10 +13,11 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request, Response
 from pydantic import BaseModel
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import delete, func, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -152,6 +153,15 @@ async def _guard(
     return Idempotency(connection, context.database.id, scope, request_hash)
 
 
+def _key_schema(*, required: bool) -> dict[str, Any]:
+    """What the OpenAPI document says of the header. It is checked in `_guard`, not by
+    the framework, so that its errors have codes of their own; `x-required` becomes the
+    parameter's `required` (see `tenantry.docs`)."""
+    return {"pattern": f"^{KEY.pattern}$", "maxLength": 255} | (
+        {"x-required": True} if required else {}
+    )
+
+
 def idempotency(*, required: bool) -> Callable[..., Awaitable[Idempotency]]:
     description = "Makes the create safe to retry" + (" (required)." if required else ".")
 
@@ -160,7 +170,13 @@ def idempotency(*, required: bool) -> Callable[..., Awaitable[Idempotency]]:
         context: Caller,
         connection: RequestConnection,
         key: Annotated[
-            str | None, Header(alias=HEADER, max_length=1000, description=description)
+            str | SkipJsonSchema[None],
+            Header(
+                alias=HEADER,
+                max_length=1000,
+                description=description,
+                json_schema_extra=_key_schema(required=required),
+            ),
         ] = None,
     ) -> Idempotency:
         return await _guard(request, context, connection, key, required=required)

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, and_, or_
 from sqlalchemy.orm import QueryableAttribute
 
+from tenantry.context import current_request
 from tenantry.errors import BadRequest
 
 MAX_CURSOR_LENGTH = 512
@@ -59,32 +60,30 @@ class Cursors:
         self._key = hmac.new(secret.encode(), b"tenantry cursor key", hashlib.sha256).digest()
 
     def _mac(self, scope: str, payload: bytes) -> bytes:
-        message = scope.encode() + b"\0" + payload
+        """Bound to the list (`scope`) and to the caller's database: a cursor of another
+        database's list is not one of this list."""
+        info = current_request()
+        database = (info.database_id if info else None) or ""
+        message = scope.encode() + b"\0" + database.encode() + b"\0" + payload
         return hmac.new(self._key, message, hashlib.sha256).digest()[:MAC_BYTES]
 
     def encode(self, scope: str, created_at: datetime, row_id: object) -> str:
-        payload = json.dumps([created_at.isoformat(), str(row_id)], separators=(",", ":"))
-        raw = payload.encode()
-        return _b64(raw) + "." + _b64(self._mac(scope, raw))
+        return self.encode_key(scope, created_at.isoformat(), str(row_id))
 
     def decode(
         self, scope: str, cursor: str | None, id_type: Callable[[str], Any] = str
     ) -> tuple[datetime, Any] | None:
         """The key a cursor names (None for the first page); InvalidCursor if not ours."""
-        if cursor is None:
+        key = self.decode_key(scope, cursor, 2)
+        if key is None:
             return None
         try:
-            payload_part, mac_part = cursor.split(".")
-            raw = _unb64(payload_part)
-            if not hmac.compare_digest(_unb64(mac_part), self._mac(scope, raw)):
-                raise InvalidCursor
-            created_at, row_id = json.loads(raw)
-            return datetime.fromisoformat(created_at), id_type(row_id)
+            return datetime.fromisoformat(key[0]), id_type(key[1])
         except (ValueError, TypeError) as error:
             raise InvalidCursor from error
 
     def encode_key(self, scope: str, *parts: str) -> str:
-        """A cursor naming a key of `parts`, for lists in another order than by time."""
+        """A cursor naming a key of `parts`."""
         raw = json.dumps(parts, separators=(",", ":")).encode()
         return _b64(raw) + "." + _b64(self._mac(scope, raw))
 

@@ -54,6 +54,7 @@ def create_engine(
         pool_recycle=900,
         connect_args={
             "server_settings": server_settings,
+            "timeout": settings.pool_timeout,  # an unreachable server: a 503, not a long hang
             "statement_cache_size": settings.statement_cache_size,
             "prepared_statement_cache_size": settings.statement_cache_size,
         },
@@ -62,6 +63,8 @@ def create_engine(
 
     @event.listens_for(engine.sync_engine, "checkout")
     def _renew_when_heavy(dbapi: Any, entry: ConnectionPoolEntry, proxy: Any) -> None:
+        if dbapi.driver_connection.is_closed():  # the server went away: no round trip to see it
+            raise DisconnectionError("the server closed this connection")  # replaced, as below
         uses = entry.info[USES] = entry.info.get(USES, 0) + 1
         if uses % CHECK_EVERY == 0 and catalog_cache_bytes(dbapi) > limit:
             raise DisconnectionError("catalog cache over its limit")  # the pool makes a new one
@@ -103,6 +106,9 @@ class Reader:
     async def fetch(self, statement: str, *args: Any) -> list[Any]:
         async with self.turns:
             connection = self.idle.pop()
+            if connection is not None and connection.is_closed():  # the server went away
+                connection.terminate()
+                connection = None
             try:
                 if connection is None:
                     connection = await self._connect()

@@ -1,6 +1,6 @@
 """Registration, login, refresh, logout, and who the caller is."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -29,6 +29,14 @@ async def auth_service(request: Request) -> AuthService:
 
 Service = Annotated[AuthService, Depends(auth_service)]
 
+REFUSED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Wrong credentials, or a spent or expired refresh token."}
+}
+LOGIN_REFUSED: dict[int | str, dict[str, Any]] = {
+    **REFUSED,
+    429: {"description": "Too many failed logins lately (`LOGIN_THROTTLED`); see Retry-After."},
+}
+
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
@@ -50,7 +58,7 @@ async def register(body: RegisterRequest, session: ControlDB, service: Service) 
     )
 
 
-@router.post("/login/individual/")
+@router.post("/login/individual/", responses=LOGIN_REFUSED)
 async def login_individual(
     body: IndividualLogin, request: Request, session: ControlDB, service: Service
 ) -> LoginResponse:
@@ -65,7 +73,7 @@ async def login_individual(
     )
 
 
-@router.post("/login/service/")
+@router.post("/login/service/", responses=LOGIN_REFUSED)
 async def login_service(
     body: ServiceLogin, request: Request, session: ControlDB, service: Service
 ) -> LoginResponse:
@@ -80,7 +88,7 @@ async def login_service(
     )
 
 
-@router.post("/login/refresh-token/")
+@router.post("/login/refresh-token/", responses=REFUSED)
 async def refresh_token(
     body: RefreshRequest, session: ControlDB, service: Service
 ) -> LoginResponse:

@@ -109,10 +109,11 @@ class Worker:
             logger.info("idempotency records expired", extra={"fields": {"count": gone}})
 
     async def _sleep(self, connection: AsyncConnection) -> None:
+        # Cleared before the query: a notice arriving while it runs still wakes the loop.
+        self._wake.clear()
         async with connection.begin():
             due_in = await repository.next_run_after(connection)
         timeout = IDLE_WAKEUP if due_in is None else min(IDLE_WAKEUP, max(0.0, due_in))
-        self._wake.clear()
         with suppress(TimeoutError):  # not wait_for: on 3.11 it can swallow a cancel
             async with asyncio.timeout(timeout):
                 await self._wake.wait()

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 
 from tenantry.control.auth.schemas import Strict
 from tenantry.data.common import not_null
@@ -90,10 +91,10 @@ class DocumentUpdate(Strict):
     """Only the fields sent change. `metadata` is merged key by key: a key set to null
     is removed, and `metadata: null` removes them all."""
 
-    title: str | None = Field(default=None, min_length=1, max_length=250)
-    content: Content | None = None
-    content_type: ContentType | None = None
-    language: str | None = Field(default=None, min_length=2, max_length=16)
+    title: Annotated[str, Field(min_length=1, max_length=250)] | SkipJsonSchema[None] = None
+    content: Content | SkipJsonSchema[None] = None
+    content_type: ContentType | SkipJsonSchema[None] = None
+    language: Annotated[str, Field(min_length=2, max_length=16)] | SkipJsonSchema[None] = None
     metadata: OptionalMetadata = None
     source_uri: str | None = Field(default=None, max_length=1000)
     tenant_id: TenantId | None = None

@@ -103,7 +103,11 @@ UPLOAD = {
     "content": {
         **{content_type: IMAGE_BODY for content_type in FORMATS.values()},
         "multipart/form-data": {
-            "schema": {"type": "object", "properties": {"file": IMAGE_BODY}, "required": ["file"]}
+            "schema": {
+                "type": "object",
+                "properties": {"file": IMAGE_BODY["schema"]},
+                "required": ["file"],
+            }
         },
     },
 }

@@ -1,8 +1,9 @@
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from tenantry.control.auth.schemas import Strict
 from tenantry.data.common import not_null
@@ -18,9 +19,9 @@ class SpaceCreate(Strict):
 class SpaceUpdate(Strict):
     """Only the fields sent change; `name` and `metadata` cannot be null."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Annotated[str, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = None
     description: str | None = Field(default=None, max_length=10_000)
-    metadata: dict[str, Any] | None = None
+    metadata: dict[str, Any] | SkipJsonSchema[None] = None
 
     _reject_null = not_null("name", "metadata")
 

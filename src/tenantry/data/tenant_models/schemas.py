@@ -1,8 +1,9 @@
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from tenantry.control.auth.schemas import Strict
 from tenantry.data.common import not_null
@@ -26,12 +27,12 @@ class TenantModelCreate(Strict):
 class TenantModelUpdate(Strict):
     """Only the fields sent change; `name`, `is_enabled` and `overrides` cannot be null."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Annotated[str, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = None
     description: str | None = Text
     model_id: str | None = Short
     alias: str | None = Short
-    is_enabled: bool | None = None
-    overrides: dict[str, Any] | None = None
+    is_enabled: bool | SkipJsonSchema[None] = None
+    overrides: dict[str, Any] | SkipJsonSchema[None] = None
 
     _reject_null = not_null("name", "is_enabled", "overrides")
 
