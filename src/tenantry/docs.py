@@ -284,6 +284,8 @@ def document_problems(routes: Iterable[BaseRoute]) -> None:
         if calls & IDEMPOTENT:  # then the framework does not add its 422 (made 400 above)
             responses.setdefault(400, INVALID_REQUEST)
             responses.setdefault(422, KEY_REUSED)
+        if route.path not in NEEDS_NO_DATABASE:
+            responses.setdefault(503, UNAVAILABLE)
 
 
 @cache

@@ -3,11 +3,46 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from tests.e2e.test_serve import Server, postgres_processes
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parent / "artifacts"  # screenshots of the browser tests
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    """Debian's Chromium, headless, driven by Playwright."""
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        yield browser
+        browser.close()
+
+
+class OnlyThisServer:
+    """A page's route handler: requests to the server under test go through; any other is
+    refused and kept in `elsewhere`, which a test asserts is empty."""
+
+    def __init__(self, base: str) -> None:
+        self.host = urlsplit(base).netloc
+        self.elsewhere: list[str] = []
+
+    def __call__(self, route: Any) -> None:
+        if urlsplit(route.request.url).netloc == self.host:
+            route.continue_()
+        else:
+            self.elsewhere.append(route.request.url)
+            route.abort()
 
 
 @pytest.fixture

@@ -8,33 +8,18 @@ tests/e2e/artifacts/."""
 import io
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import requests
 from PIL import Image
 
+from tests.e2e.conftest import ARTIFACTS, OnlyThisServer
 from tests.e2e.test_serve import Server
 
 pytestmark = pytest.mark.slow
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).parent / "artifacts"
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        yield browser
-        browser.close()
 
 
 def register(base: str, email: str) -> dict[str, Any]:
@@ -61,21 +46,12 @@ def background_png(path: Path) -> Path:
 
 
 def test_admin_panel(server: Server, browser: object, tmp_path: Path) -> None:
-    from playwright.sync_api import Browser, Page, Route, expect
+    from playwright.sync_api import Browser, Page, expect
 
     assert isinstance(browser, Browser)
     server.start()
     base = server.url
-    ARTIFACTS.mkdir(exist_ok=True)
-    own_host = urlsplit(base).netloc
-    elsewhere: list[str] = []
-
-    def only_this_server(route: Route) -> None:
-        if urlsplit(route.request.url).netloc == own_host:
-            route.continue_()
-        else:
-            elsewhere.append(route.request.url)
-            route.abort()
+    only_this_server = OnlyThisServer(base)
 
     def new_page() -> Page:
         page = browser.new_context().new_page()
@@ -174,5 +150,6 @@ def test_admin_panel(server: Server, browser: object, tmp_path: Path) -> None:
         expect(other.locator("body")).not_to_contain_text("first's own")
     other.screenshot(path=ARTIFACTS / "admin-11-other-organization.png")
 
+    elsewhere = only_this_server.elsewhere
     assert elsewhere == [], f"the pages asked other hosts for {elsewhere}"
     assert server.stop() == 0

@@ -3,31 +3,13 @@ they load with every asset from the server itself — any request to another hos
 test — and "Try it out" runs a real request with an API key. Screenshots of each step go
 to tests/e2e/artifacts/."""
 
-from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlsplit
-
 import httpx
 import pytest
 
-from tests.e2e.conftest import ready_key
+from tests.e2e.conftest import ARTIFACTS, OnlyThisServer, ready_key
 from tests.e2e.test_serve import Server
 
 pytestmark = pytest.mark.slow
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).parent / "artifacts"
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        yield browser
-        browser.close()
 
 
 def _ready_key(base: str) -> str:
@@ -40,22 +22,13 @@ def _ready_key(base: str) -> str:
 
 
 def test_docs_offline_and_try_it_out(server: Server, browser: object) -> None:
-    from playwright.sync_api import Browser, Route, expect
+    from playwright.sync_api import Browser, expect
 
     assert isinstance(browser, Browser)
     server.start()
     base = server.url
     key = _ready_key(base)
-    ARTIFACTS.mkdir(exist_ok=True)
-    own_host = urlsplit(base).netloc
-    elsewhere: list[str] = []
-
-    def only_this_server(route: Route) -> None:
-        if urlsplit(route.request.url).netloc == own_host:
-            route.continue_()
-        else:
-            elsewhere.append(route.request.url)
-            route.abort()
+    only_this_server = OnlyThisServer(base)
 
     page = browser.new_page()
     page.route("**/*", only_this_server)
@@ -89,6 +62,7 @@ def test_docs_offline_and_try_it_out(server: Server, browser: object) -> None:
     expect(page.locator(".api-content")).to_contain_text("Tenantry")
     page.screenshot(path=ARTIFACTS / "docs-4-redoc.png")
 
+    elsewhere = only_this_server.elsewhere
     assert elsewhere == [], f"the pages asked other hosts for {elsewhere}"
     assert server.stop() == 0
 
