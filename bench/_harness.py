@@ -5,6 +5,8 @@ import json
 import os
 import platform
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -18,12 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 from rich.console import Console
 from rich.table import Table
 
 from tenantry.embedded import EmbeddedPostgres
 
 RESULTS = Path(__file__).parent / "results"
+SECRET = "bench-secret-that-is-long-enough-0123456789abcdef"  # noqa: S105  (scratch)
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 console = Console()
 
@@ -148,3 +152,41 @@ def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[obje
     for row in rows:
         table.add_row(*(str(cell) for cell in row))
     console.print(table)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class TenantryServer:
+    """`tenantry serve` on a scratch database, as a process of its own; `env` adds to (or
+    overrides) its environment."""
+
+    def __init__(self, database_url: str, log: Path, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        environment = os.environ | {
+            "TENANTRY_DATABASE_URL": database_url,
+            "TENANTRY_SECRET_KEY": SECRET,
+            "TENANTRY_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "warning"),
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tenantry", "serve", "--port", str(self.port)],
+            env=environment | (env or {}),
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/readyz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError(f"tenantry serve did not start; see {log}")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(timeout=30)

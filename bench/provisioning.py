@@ -9,10 +9,6 @@ Target (DESIGN.md): p50 <= 50 ms, p99 <= 200 ms with 10,000 databases present.
 import argparse
 import asyncio
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections import deque
@@ -23,6 +19,7 @@ import asyncpg
 import httpx
 
 from bench._harness import (
+    TenantryServer,
     create_database,
     drop_database,
     print_table,
@@ -33,47 +30,8 @@ from bench._harness import (
 from tenantry.db.migrate import schema_upgrade_sql
 from tenantry.ids import new_id
 
-SECRET = "bench-secret-that-is-long-enough-0123456789abcdef"  # noqa: S105  (scratch)
 PASSWORD = "bench password 0123"  # noqa: S105  (scratch)
 POLL_INTERVAL = float(os.environ.get("BENCH_POLL_INTERVAL", "0.002"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    """`tenantry serve` on a scratch database, as a process of its own."""
-
-    def __init__(self, database_url: str, pool: int, log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = os.environ | {
-            "TENANTRY_DATABASE_URL": database_url,
-            "TENANTRY_SECRET_KEY": SECRET,
-            "TENANTRY_WARM_POOL_SIZE": str(pool),
-            "TENANTRY_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "warning"),
-        }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tenantry", "serve", "--port", str(self.port)],
-            env=env,
-            stdout=log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/readyz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError(f"tenantry serve did not start; see {log}")
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)
-        self.process.wait(timeout=30)
 
 
 async def fill(database_url: str, org_id: str, start: int, stop: int) -> None:
@@ -159,7 +117,7 @@ def main() -> None:
     url = asyncio.run(create_database(server, "bench_provisioning"))
     log = Path(__file__).parent / "results" / "provisioning-server.log"
     log.parent.mkdir(exist_ok=True)
-    tenantry = Server(url, args.pool, log)
+    tenantry = TenantryServer(url, log, {"TENANTRY_WARM_POOL_SIZE": str(args.pool)})
     scenarios = []
     try:
         with httpx.Client(base_url=tenantry.url, timeout=30) as client:

@@ -25,6 +25,9 @@ from tenantry.embedded import EmbeddedPostgres
 from tests.probe import probe_router
 
 TEST_SECRET = "test-secret-that-is-long-enough-to-pass-0123456789"
+# The suite registers hundreds of organizations from one address; the limit has tests of
+# its own (tests/control/test_registration_limit.py).
+SUITE_REGISTRATION_LIMIT = "100000/hour"
 
 
 def plain_url(url: str) -> str:
@@ -86,6 +89,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "data_dir": data_dir,
         "log_format": "json",
         "pool_size": 5,
+        "registration_limit": SUITE_REGISTRATION_LIMIT,
     }
     return Settings(**(values | overrides))  # type: ignore[arg-type]
 

@@ -1,6 +1,7 @@
 """Settings refuse weak secrets outside development and make one for the embedded setup."""
 
 import stat
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,71 @@ def test_rejects_a_non_postgresql_url(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("cpus", "lanes"), [(None, 2), (1, 2), (2, 4), (4, 8), (8, 16), (64, 16)])
 def test_lanes_default_to_two_per_cpu_within_bounds(cpus: int | None, lanes: int) -> None:
     assert default_lanes(cpus) == lanes
+
+
+DURATIONS = [
+    "access_token_ttl",
+    "refresh_token_ttl",
+    "login_window",
+    "admin_session_idle",
+    "idempotency_retention",
+]
+
+
+class TestDurations:
+    """Every duration is read in seconds, as the README's table gives them, or as pydantic
+    reads a timedelta."""
+
+    def test_every_timedelta_setting_is_listed(self) -> None:
+        durations = [
+            name for name, field in Settings.model_fields.items() if field.annotation is timedelta
+        ]
+        assert durations == DURATIONS
+
+    @pytest.mark.parametrize("name", DURATIONS)
+    @pytest.mark.parametrize(
+        ("text", "duration"),
+        [
+            ("300", timedelta(minutes=5)),
+            ("2.5", timedelta(seconds=2.5)),
+            ("86400", timedelta(days=1)),
+            ("PT5M", timedelta(minutes=5)),
+            ("00:05:00", timedelta(minutes=5)),
+            ("1 day", timedelta(days=1)),
+        ],
+    )
+    def test_read_from_environment(
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path,
+        name: str,
+        text: str,
+        duration: timedelta,
+    ) -> None:
+        monkeypatch.setenv("TENANTRY_DATA_DIR", str(tmp_path))
+        monkeypatch.setenv(f"TENANTRY_{name.upper()}", text)
+        assert getattr(Settings(), name) == duration
+
+    @pytest.mark.parametrize("name", DURATIONS)
+    @pytest.mark.parametrize(
+        "text", ["five minutes", "300s", "1e3", "nan", "inf", "--300", " 300", "1" * 30]
+    )
+    def test_anything_else_is_refused(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, text: str
+    ) -> None:
+        monkeypatch.setenv("TENANTRY_DATA_DIR", str(tmp_path))
+        monkeypatch.setenv(f"TENANTRY_{name.upper()}", text)
+        with pytest.raises(ValidationError, match=name):
+            Settings()
+
+
+class TestTrustedHosts:
+    def test_none_by_default(self, tmp_path: Path) -> None:
+        assert Settings(data_dir=tmp_path).trusted_hosts == []
+
+    def test_comma_separated_in_the_environment(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        monkeypatch.setenv("TENANTRY_DATA_DIR", str(tmp_path))
+        monkeypatch.setenv("TENANTRY_TRUSTED_HOSTS", "API.example.com, admin.example.com,")
+        assert Settings().trusted_hosts == ["api.example.com", "admin.example.com"]

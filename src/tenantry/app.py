@@ -11,9 +11,10 @@ from starlette.types import ASGIApp
 from tenantry import __version__, health
 from tenantry.admin import UPLOAD_PATH as ADMIN_UPLOAD_PATH
 from tenantry.admin import add_admin
+from tenantry.auth import tokens
 from tenantry.auth.cache import AuthCache, LastUsed, Listener
 from tenantry.auth.context import document_rate_limit
-from tenantry.auth.rate_limits import rate_limiter
+from tenantry.auth.rate_limits import rate_limiter, registration_limiter, settings_counters
 from tenantry.auth.tokens import TokenService
 from tenantry.config import Settings, get_settings
 from tenantry.control.accounts import endpoints as accounts_endpoints
@@ -89,6 +90,7 @@ class Tenantry(FastAPI):
             ),
             max_body_bytes=settings.max_body_bytes,
             body_timeout=settings.body_timeout,
+            trusted_hosts=settings.trusted_hosts,
             larger_bodies=[
                 (spaces_endpoints.BACKGROUND_PATH, settings.max_image_bytes),
                 (catalog_endpoints.BULK_PATH, settings.max_bulk_body_bytes),
@@ -122,8 +124,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         refresh_ttl=settings.refresh_token_ttl,
     )
     app.state.cursors = Cursors(settings.secret)
-    app.state.auth_cache = AuthCache(settings.auth_cache_ttl)
-    app.state.rate_limiter = rate_limiter(settings)
+    app.state.auth_cache = AuthCache(
+        settings.auth_cache_ttl,
+        token_lifetime=(settings.access_token_ttl + tokens.LEEWAY).total_seconds(),
+    )
+    counters = settings_counters(settings)  # one store for both limits
+    app.state.rate_limiter = rate_limiter(settings, counters)
+    app.state.registration_limiter = registration_limiter(settings, counters)
     add_error_handlers(app)
     add_replay_handler(app)
     add_docs(app)

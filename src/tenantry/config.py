@@ -1,20 +1,37 @@
 """Settings, read from `TENANTRY_*` environment variables and `.env`."""
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tenantry.auth.rate_limits import parse_limit
 
 MIN_SECRET_LENGTH = 32
 WEAK_SECRETS = frozenset({"changethis", "changeme", "secret", "dev", "development", "tenantry"})
 SECRET_FILE_NAME = "secret_key"  # noqa: S105  (a file name)
+SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+def _seconds(value: object) -> object:
+    """A number of seconds as the environment spells it ("300", "2.5"), as a timedelta;
+    anything else is left to pydantic (numbers, "PT5M", "00:05:00", "1 day")."""
+    if not isinstance(value, str) or not SECONDS.fullmatch(value):
+        return value
+    try:
+        return timedelta(seconds=float(value))
+    except OverflowError as error:
+        raise ValueError("too long a duration") from error
+
+
+Seconds = Annotated[timedelta, BeforeValidator(_seconds)]
+"""A duration setting: plain seconds, or any duration pydantic reads."""
 
 
 def default_lanes(cpus: int | None) -> int:
@@ -41,6 +58,11 @@ class Settings(BaseSettings):
     )
 
     host: str = "127.0.0.1"
+    trusted_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names a redirect may name (comma-separated): when the request's "
+        "Host is one of them, redirects are absolute URLs of it; otherwise only a path.",
+    )
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
 
@@ -54,6 +76,19 @@ class Settings(BaseSettings):
         description="Seconds a request's body may take to arrive, from the request's start; "
         "a slower one is answered 408 and its connection closed.",
     )
+    header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a request's head (request line and headers) may take to arrive, "
+        "from the connection's start or the previous answer; a slower one is answered 408 "
+        "and its connection closed.",
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Open connections per process; a connection past them is answered 503 "
+        "and closed.",
+    )
     max_bulk_body_bytes: int = Field(
         default=16 * 1024 * 1024,
         ge=1024,
@@ -62,12 +97,12 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(
         default=40_000_000, ge=1, description="Largest image (width x height) decoded."
     )
-    access_token_ttl: timedelta = timedelta(minutes=5)
-    refresh_token_ttl: timedelta = timedelta(days=1)
-    login_window: timedelta = timedelta(minutes=15)
+    access_token_ttl: Seconds = timedelta(minutes=5)
+    refresh_token_ttl: Seconds = timedelta(days=1)
+    login_window: Seconds = timedelta(minutes=15)
     login_failures_per_account: int = Field(default=10, ge=1)
     login_failures_per_address: int = Field(default=50, ge=1)
-    admin_session_idle: timedelta = Field(
+    admin_session_idle: Seconds = Field(
         default=timedelta(hours=12), description="An admin session unused this long ends."
     )
     admin_cookie_secure: bool | None = Field(
@@ -88,6 +123,11 @@ class Settings(BaseSettings):
         default="1200/minute",
         description="Requests per API key, in the `limits` library's notation "
         "('1200/minute', '20 per 10 seconds'); 'none' for no limit.",
+    )
+    registration_limit: str | None = Field(
+        default="10/hour",
+        description="Registrations per client address, in the `limits` library's notation; "
+        "'none' for no limit.",
     )
     redis_url: str | None = Field(
         default=None,
@@ -128,7 +168,7 @@ class Settings(BaseSettings):
     warm_pool_size: int = Field(
         default=4, ge=0, le=1000, description="Empty schemas kept at head for new databases."
     )
-    idempotency_retention: timedelta = Field(
+    idempotency_retention: Seconds = Field(
         default=timedelta(hours=24), description="How long Idempotency-Key answers are kept."
     )
     migrate_on_start: bool = Field(
@@ -156,10 +196,17 @@ class Settings(BaseSettings):
                 return "postgresql+asyncpg://" + url.removeprefix(prefix)
         raise ValueError("must be a postgresql:// URL")
 
-    @field_validator("rate_limit")
+    @field_validator("rate_limit", "registration_limit")
     @classmethod
     def _rate_limit_notation(cls, notation: str | None) -> str | None:
         return None if parse_limit(notation) is None else notation
+
+    @field_validator("trusted_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, hosts: object) -> object:
+        if isinstance(hosts, str):
+            return [host.strip().lower() for host in hosts.split(",") if host.strip()]
+        return hosts
 
     @field_validator("redis_url")
     @classmethod

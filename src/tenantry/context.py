@@ -16,6 +16,7 @@ class RequestInfo:
     database_id: str | None = None
     schema: str | None = None  # the caller's database's, which picks the connection's lane
     rate_limit: "Usage | None" = None  # the API key's, once counted; sent in the headers
+    control_connections: int = 0  # held now: at most one (`tenantry.db.sessions`)
 
 
 _current: ContextVar[RequestInfo | None] = ContextVar("tenantry_request", default=None)

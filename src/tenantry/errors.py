@@ -170,6 +170,17 @@ class DatabaseUnavailable(ServiceUnavailable):
         super().__init__(detail, headers={"Retry-After": self.retry_after})
 
 
+class TooManyConnections(ServiceUnavailable):
+    """The process has `TENANTRY_MAX_CONNECTIONS` open: a new connection's first request
+    is answered this (by the server, before the app), and the connection closed."""
+
+    code = "TOO_MANY_CONNECTIONS"
+    default_detail = "The server has all the connections it takes; retry shortly."
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Retry-After": "1", "Connection": "close"})
+
+
 class ServerError(TenantryError):
     """An unexpected failure; its cause is logged, never sent."""
 

@@ -1,13 +1,14 @@
-"""The outermost layer of every request: its id, its size limit, its log line, its last
-line of defence against an unexpected exception."""
+"""The outermost layer of every request: its id, its size limit, its security headers, its
+log line, its last line of defence against an unexpected exception."""
 
 import asyncio
 import logging
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import suppress
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
@@ -25,6 +26,12 @@ from tenantry.errors import (
 
 logger = logging.getLogger("tenantry.request")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",  # a stored image is never read as a page or script
+    "X-Frame-Options": "DENY",
+}
+FRAME_ANCESTORS = "frame-ancestors 'none'"  # the policy of responses that bring none
+PATH_SAFE = "/%:@!$&'()*+,;="  # what stays as it is in a redirect's path
 
 
 class BodyTooLarge(HTTPException):
@@ -51,11 +58,13 @@ class RequestContextMiddleware:
         max_body_bytes: int,
         larger_bodies: Sequence[tuple[re.Pattern[str], int]] = (),
         body_timeout: float = 60.0,
+        trusted_hosts: Collection[str] = (),
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.larger_bodies = larger_bodies
         self.body_timeout = body_timeout
+        self.trusted_hosts = frozenset(host.lower() for host in trusted_hosts)
 
     def _limit(self, path: str) -> int:
         """The body size limit of `path`: the general one, or a route's own (images)."""
@@ -81,6 +90,7 @@ class RequestContextMiddleware:
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = info.id
+                _secure(headers, self.trusted_hosts)
                 if info.rate_limit is not None:
                     _add_rate_limit(headers.raw, info.rate_limit)
             await send(message)
@@ -126,6 +136,25 @@ class RequestContextMiddleware:
             fields = {**_fields(info), "status": status, "duration_ms": duration_ms}
             logger.info("request", extra={"fields": fields})
             leave_request(token)
+
+
+def _secure(headers: MutableHeaders, trusted_hosts: frozenset[str]) -> None:
+    """Never sniffed nor framed; a redirect names a host only when it is a trusted one."""
+    headers.update(SECURITY_HEADERS)
+    headers.setdefault("Content-Security-Policy", FRAME_ANCESTORS)
+    if (location := headers.get("location")) is not None:
+        headers["Location"] = local_redirect(location, trusted_hosts)
+
+
+def local_redirect(location: str, trusted_hosts: frozenset[str]) -> str:
+    """`location` as a path on this server, unless it names a trusted host. The absolute
+    URLs of redirects (Starlette's `url_for`, its trailing-slash redirects) take their
+    host from the request's Host header, which the client chooses."""
+    parts = urlsplit(location)
+    if not parts.netloc or parts.hostname in trusted_hosts:
+        return location
+    path = "/" + quote(parts.path, safe=PATH_SAFE).lstrip("/")  # "//host" names a host
+    return urlunsplit(("", "", path, parts.query, parts.fragment))
 
 
 def _add_rate_limit(raw: list[tuple[bytes, bytes]], usage: Usage) -> None:

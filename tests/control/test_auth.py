@@ -1,5 +1,6 @@
 """Registration, login, refresh rotation, token checks, API keys."""
 
+import asyncio
 import base64
 import json
 from datetime import timedelta
@@ -11,6 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tenantry.auth.cache import AuthCache
 from tenantry.auth.tokens import AUDIENCE, ISSUER
 from tests.control.conftest import PASSWORD, Clock, Registration, register
 from tests.test_errors import assert_problem
@@ -112,10 +114,38 @@ class TestLogin:
         assert_problem(response, 429, "LOGIN_THROTTLED")
         assert int(response.headers["retry-after"]) > 0
 
+    async def test_parallel_guesses_check_no_more_than_the_limit(
+        self, client: httpx.AsyncClient, registered: Registration, app: FastAPI
+    ) -> None:
+        limit = app.state.settings.login_failures_per_account
+        wrong = {"email": registered.email, "password": "nope!!"}
+        for _ in range(limit - 1):
+            assert (await client.post("/v1/login/individual/", json=wrong)).status_code == 401
+        right = {"email": registered.email, "password": PASSWORD}
+        answers = await asyncio.gather(
+            *(client.post("/v1/login/individual/", json=right) for _ in range(limit - 1))
+        )
+        statuses = sorted(answer.status_code for answer in answers)
+        assert statuses == [200] + [429] * (limit - 2)
+
 
 class TestRefresh:
     async def refresh(self, client: httpx.AsyncClient, token: str) -> httpx.Response:
         return await client.post("/v1/login/refresh-token/", json={"refresh_token": token})
+
+    async def test_concurrent_reuse_revokes_the_family_at_once(
+        self, client: httpx.AsyncClient, registered: Registration
+    ) -> None:
+        token = registered.body["refresh_token"]
+        answers = await asyncio.gather(*(self.refresh(client, token) for _ in range(8)))
+        statuses = sorted(answer.status_code for answer in answers)
+        assert statuses == [200] + [401] * 7
+        winner = next(answer.json() for answer in answers if answer.status_code == 200)
+        assert_problem(
+            await self.refresh(client, winner["refresh_token"]), 401, "INVALID_CREDENTIALS"
+        )
+        me = await client.get("/v1/whoami/", headers={"Authorization": f"Bearer {winner['token']}"})
+        assert_problem(me, 401, "INVALID_CREDENTIALS")
 
     async def test_rotation_and_reuse_revokes_the_family(
         self, client: httpx.AsyncClient, registered: Registration
@@ -137,6 +167,29 @@ class TestRefresh:
         assert_problem(
             await self.refresh(client, registered.body["refresh_token"]), 401, "INVALID_CREDENTIALS"
         )
+
+    async def test_logout_ends_the_access_token_at_once(
+        self, client: httpx.AsyncClient, registered: Registration, app: FastAPI
+    ) -> None:
+        other = await client.post(
+            "/v1/login/individual/", json={"email": registered.email, "password": PASSWORD}
+        )
+        assert (await client.get("/v1/whoami/", headers=registered.bearer)).status_code == 200
+        assert (await client.post("/v1/logout/", headers=registered.bearer)).status_code == 204
+        for path in ("/v1/whoami/", "/v1/api-keys/"):
+            response = await client.get(path, headers=registered.bearer)
+            assert_problem(response, 401, "INVALID_CREDENTIALS")
+        still = {"Authorization": f"Bearer {other.json()['token']}"}
+        assert (await client.get("/v1/whoami/", headers=still)).status_code == 200
+
+        cache = app.state.auth_cache
+        app.state.auth_cache = AuthCache(60, token_lifetime=300)  # heard no notice
+        try:
+            response = await client.get("/v1/whoami/", headers=registered.bearer)
+            assert_problem(response, 401, "INVALID_CREDENTIALS")
+            assert (await client.get("/v1/whoami/", headers=still)).status_code == 200
+        finally:
+            app.state.auth_cache = cache
 
     async def test_expired_refresh_token(
         self, client: httpx.AsyncClient, registered: Registration, clock: Clock

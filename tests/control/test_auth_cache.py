@@ -157,12 +157,12 @@ class TestRevokedHere:
 
 class TestCache:
     def test_nothing_is_remembered_while_not_listening(self) -> None:
-        cache = AuthCache(ttl=60)
+        cache = AuthCache(ttl=60, token_lifetime=300)
         cache.put("credential", ANONYMOUS, generation=cache.generation, tags=[])
         assert cache.get("credential") is None
 
     def test_a_read_older_than_a_notice_is_not_remembered(self) -> None:
-        cache = AuthCache(ttl=60)
+        cache = AuthCache(ttl=60, token_lifetime=300)
         cache.listening = True
         generation = cache.generation
         cache.invalidate("some-database")
@@ -170,7 +170,7 @@ class TestCache:
         assert cache.get("credential") is None
 
     def test_a_notice_drops_only_what_it_names(self) -> None:
-        cache = AuthCache(ttl=60)
+        cache = AuthCache(ttl=60, token_lifetime=300)
         cache.listening = True
         cache.put("a", ANONYMOUS, generation=cache.generation, tags=["db-a"])
         cache.put("b", ANONYMOUS, generation=cache.generation, tags=["db-b"])
@@ -181,7 +181,7 @@ class TestCache:
         assert cache.get("b") is None
 
     def test_entries_expire(self) -> None:
-        cache = AuthCache(ttl=0.000001)
+        cache = AuthCache(ttl=0.000001, token_lifetime=300)
         cache.listening = True
         cache.put("a", ANONYMOUS, generation=cache.generation, tags=[])
         assert cache.get("a") is None

@@ -4,7 +4,11 @@ above its owner's role, and it dies with its owner."""
 import uuid
 
 import httpx
+from fastapi import FastAPI
+from sqlalchemy import update
 
+from tenantry.control.models import ApiKey
+from tenantry.db.sessions import detached_session
 from tests.control.conftest import PASSWORD, Registration, add_space, register, wait_for_status
 from tests.test_errors import assert_problem
 
@@ -77,3 +81,39 @@ async def test_owner_rules(client: httpx.AsyncClient) -> None:
     response = await _key(client, org, role="backend", account_id=person.json()["id"])
     body = assert_problem(response, 400, "BAD_REQUEST")
     assert set(body["errors"]) == {"account_id"}
+
+
+async def test_a_key_made_with_a_key_belongs_to_the_makers_owner(
+    client: httpx.AsyncClient,
+) -> None:
+    org = await register(client)
+    await wait_for_status(client, org.bearer)
+    service = await _service_account(client, org, "manager")
+    first = await _key(client, org, role="manager", account_id=service)
+    maker = {"X-API-Key": first.json()["key"]}
+    second = await client.post("/v1/api-keys/", headers=maker, json={"role": "manager"})
+    assert second.status_code == 201, second.text
+    assert second.json()["account_id"] == service
+    descendant = {"X-API-Key": second.json()["key"]}
+
+    demoted = await client.patch(
+        f"/v1/accounts/{service}/", headers=org.bearer, json={"role": "frontend"}
+    )
+    assert demoted.status_code == 200
+    for key in (maker, descendant):
+        assert_problem(await client.get("/v1/api-keys/", headers=key), 403, "ROLE_FORBIDDEN")
+    assert (await client.delete(f"/v1/accounts/{service}/", headers=org.bearer)).status_code == 204
+    for key in (maker, descendant):
+        assert_problem(await client.get("/v1/spaces", headers=key), 401, "INVALID_CREDENTIALS")
+
+
+async def test_a_key_with_no_owner_makes_no_keys(client: httpx.AsyncClient, app: FastAPI) -> None:
+    org = await register(client)
+    await wait_for_status(client, org.bearer)
+    async with detached_session(app.state.engine) as session:
+        await session.execute(  # as `tenantry keys create` makes them: no account behind it
+            update(ApiKey).where(ApiKey.org_id == org.body["org_id"]).values(account_id=None)
+        )
+    ownerless = {"X-API-Key": org.api_key}
+    response = await client.post("/v1/api-keys/", headers=ownerless, json={"role": "backend"})
+    assert_problem(response, 403, "ROLE_FORBIDDEN")

@@ -223,4 +223,5 @@ async def test_openapi_names_429_where_a_key_is_taken(client: httpx.AsyncClient)
     assert {"Retry-After", "RateLimit-Remaining"} <= set(refused["headers"])
     assert "429" in paths["/v1/whoami/"]["get"]["responses"]
     assert "429" not in paths["/healthz"]["get"]["responses"]
-    assert "429" not in paths["/v1/register/"]["post"]["responses"]
+    registration = paths["/v1/register/"]["post"]["responses"]["429"]  # its own limit's
+    assert "REGISTRATION_THROTTLED" in registration["description"]

@@ -3,6 +3,7 @@ pages, errors naming the field, isolation between databases."""
 
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -124,6 +125,48 @@ class TestFlexibleIds:
         assert set(problem["errors"]) == {"items.1.item_id", "items.2.item_id"}
         listed = await client.get("/v1/items-bulk/", headers=key)
         assert listed.json()["items"] == []
+
+    async def test_a_spaced_hex_id_is_not_another_id(self, client: httpx.AsyncClient) -> None:
+        key = await database(client, "hex8", "hex8")
+        response = await client.put("/v1/items/abcd/", headers=key, json={"item": {"n": 1}})
+        assert response.status_code == 204, response.text
+        response = await client.get("/v1/items/ab%20%20cd/", headers=key)
+        assert list(assert_problem(response, 400, "VALIDATION_ERROR")["errors"]) == ["item_id"]
+        rows = [{"item_id": "ab\tcd\n", "n": 2}]
+        response = await client.put("/v1/items-bulk/", headers=key, json={"items": rows})
+        problem = assert_problem(response, 400, "VALIDATION_ERROR")
+        assert list(problem["errors"]) == ["items.0.item_id"]
+        got = await client.get("/v1/items/abcd/", headers=key)
+        assert got.json() == {"item": {"item_id": "abcd", "n": 1}}
+
+    @pytest.mark.parametrize(
+        ("id_type", "bad"),
+        [
+            ("uint32", "+7"),
+            ("uint32", "-0"),
+            ("uint32", "1_000"),
+            ("uint32", "\u0665"),
+            ("int64", " 7"),
+            ("int64", "7\n"),
+            ("uuid", "{6f9619ff-8b86-d011-b42d-00c04fc964ff}"),
+            ("uuid", " 6f9619ff-8b86-d011-b42d-00c04fc964ff"),
+            ("hex8", "ab\u3000cd"),
+            ("urlsafe8", "ab\u00a0"),
+            ("bytes8", "AA="),
+            ("bytes8", "A A"),
+        ],
+    )
+    async def test_lenient_spellings_are_400_naming_the_field(
+        self, client: httpx.AsyncClient, id_type: str, bad: str
+    ) -> None:
+        key = await database(client, id_type, id_type)
+        response = await client.get(f"/v1/items/{quote(bad, safe='')}/", headers=key)
+        assert list(assert_problem(response, 400, "VALIDATION_ERROR")["errors"]) == ["item_id"]
+        rows = [{"user_id": bad}]
+        response = await client.put("/v1/users-bulk/", headers=key, json={"users": rows})
+        problem = assert_problem(response, 400, "VALIDATION_ERROR")
+        assert list(problem["errors"]) == ["users.0.user_id"]
+        assert (await client.get("/v1/users-bulk/", headers=key)).json()["users"] == []
 
 
 class TestItemsAndUsers:

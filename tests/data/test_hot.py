@@ -111,6 +111,18 @@ class TestLeftToTheApplication:
         )
         assert served.count == 0
 
+    async def test_a_space_id_is_read_as_the_route_reads_it(
+        self, client: httpx.AsyncClient, org: tuple[dict[str, str], dict[str, str]]
+    ) -> None:
+        key, bearer = org
+        space_id = (await client.get(SPACES, headers=key)).json()["data"][0]["space_id"]
+        digits = space_id.replace("-", "")
+        for spelling in (f"{digits[:4]}-{digits[4:]}", f"{digits[:-2]}_{digits[-1]}"):
+            hot = await client.get(f"{SPACES}/{spelling}", headers=key)
+            full = await client.get(f"{SPACES}/{spelling}", headers=bearer)
+            assert hot.status_code == full.status_code == 400, spelling
+            assert hot.json()["code"] == full.json()["code"] == "VALIDATION_ERROR"
+
     async def test_other_credentials(
         self, client: httpx.AsyncClient, org: tuple[dict[str, str], dict[str, str]]
     ) -> None:

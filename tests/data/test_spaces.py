@@ -115,6 +115,16 @@ class TestBackground:
         assert cached.content == b""
         assert (await client.get(path, headers=key)).json()["has_background"] is True
 
+    async def test_never_sniffed(
+        self, client: httpx.AsyncClient, with_background: tuple[str, dict[str, str]]
+    ) -> None:
+        path, key = with_background
+        response = await client.get(f"{path}/background", headers=key)
+        assert response.headers["x-content-type-options"] == "nosniff"
+        etag = {"If-None-Match": response.headers["etag"]}
+        cached = await client.get(f"{path}/background", headers=key | etag)
+        assert cached.headers["x-content-type-options"] == "nosniff"
+
 
 def image(image_format: str, size: tuple[int, int] = (8, 6), mode: str = "RGB") -> bytes:
     buffer = io.BytesIO()

@@ -10,11 +10,18 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.config import Settings
+from tenantry.context import RequestInfo, enter_request, leave_request
 from tenantry.data.models import Space
 from tenantry.db.engine import create_engine
 from tenantry.db.migrate import create_schema
 from tenantry.db.schema_names import InvalidSchemaName, make
-from tenantry.db.sessions import bind_schema, tenant_session
+from tenantry.db.sessions import (
+    SecondControlConnection,
+    bind_schema,
+    detached_session,
+    fetch_one,
+    tenant_session,
+)
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +112,26 @@ class TestSchemaBinding:
         async with engine.connect() as connection:
             with pytest.raises(InvalidSchemaName):
                 await bind_schema(connection, name)
+
+
+class TestOneControlConnection:
+    """A request never waits on a second control-plane connection: two of one request can
+    deadlock on each other, and many such requests starve the pool."""
+
+    async def test_a_second_is_refused(self, engine: AsyncEngine) -> None:
+        token = enter_request(RequestInfo(id="probe", method="GET", path="/"))
+        try:
+            async with detached_session(engine):
+                with pytest.raises(SecondControlConnection):
+                    async with detached_session(engine):
+                        pass
+                with pytest.raises(SecondControlConnection):
+                    await fetch_one(engine, "SELECT 1")
+            async with detached_session(engine):  # one after another is fine
+                pass
+        finally:
+            leave_request(token)
+
+    async def test_outside_a_request_any_number(self, engine: AsyncEngine) -> None:
+        async with detached_session(engine), detached_session(engine):
+            pass

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from tests.conftest import SUITE_REGISTRATION_LIMIT
 from tests.e2e.test_serve import Server, postgres_processes
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -50,6 +51,7 @@ def env() -> dict[str, str]:
     """The environment of a `tenantry` process: this one's, without any TENANTRY_ setting."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("TENANTRY_")}
     environment["TENANTRY_LOG_FORMAT"] = "json"
+    environment["TENANTRY_REGISTRATION_LIMIT"] = SUITE_REGISTRATION_LIMIT
     return environment
 
 

@@ -39,13 +39,15 @@ class Tenant:
 @pytest.fixture(scope="package")
 def served() -> Iterator[Server]:
     """`tenantry serve` on its embedded PostgreSQL. Rate limits are off: a fuzzer's
-    thousands of requests with one key would otherwise spend the run on 429s; they have
-    tests of their own. Access tokens last an hour, longer than the suites; a body must
-    arrive within 3 seconds (the slow-loris test)."""
+    thousands of requests with one key (and registrations from one address) would
+    otherwise spend the run on 429s; they have tests of their own. Access tokens last an
+    hour, longer than the suites; a body must arrive within 3 seconds (the slow-loris
+    test)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TENANTRY_")}
     env |= {
         "TENANTRY_LOG_FORMAT": "json",
         "TENANTRY_RATE_LIMIT": "none",
+        "TENANTRY_REGISTRATION_LIMIT": "none",
         "TENANTRY_ACCESS_TOKEN_TTL": "PT1H",
         "TENANTRY_BODY_TIMEOUT": "3",
     }

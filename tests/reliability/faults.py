@@ -177,6 +177,7 @@ class Scenario:
             "TENANTRY_LOG_FORMAT": "json",
             "TENANTRY_LOG_LEVEL": "warning",
             "TENANTRY_RATE_LIMIT": "none",
+            "TENANTRY_REGISTRATION_LIMIT": "none",
             "TENANTRY_WARM_POOL_SIZE": "1",
             "TENANTRY_LANES": "4",
         }

@@ -8,11 +8,12 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from fastapi import FastAPI
 from sqladmin import Admin, ModelView
 from sqladmin._menu import CategoryMenu, ViewMenu
 from sqladmin.models import BaseView
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import URL, FormData, UploadFile
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -53,6 +54,7 @@ class TenantryAdmin(Admin):
         self.authentication.templates = self.templates
         self.admin.state.tenantry = app
         globals_ = self.templates.env.globals
+        globals_["url_for"] = path_for
         globals_["current_admin"] = current_admin
         globals_["admin_menu"] = organization.menu
         globals_["csrf_field"] = CSRF_FIELD
@@ -106,6 +108,14 @@ class TenantryAdmin(Admin):
                 await value.seek(0)
             items.append((key, value))
         return FormData(items)
+
+
+@jinja2.pass_context
+def path_for(context: dict[str, Any], name: str, /, **path_params: Any) -> URL:
+    """The templates' `url_for`, as a path: a page (the login form's action first) never
+    names the host that the request's Host header claims."""
+    request: Request = context["request"]
+    return URL(request.url_for(name, **path_params).path)
 
 
 def add_admin(app: FastAPI) -> TenantryAdmin:

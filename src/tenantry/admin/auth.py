@@ -25,8 +25,8 @@ from tenantry.auth.passwords import MAX_LENGTH
 from tenantry.auth.tokens import utcnow
 from tenantry.config import Settings
 from tenantry.control.auth import repository
-from tenantry.control.auth.endpoints import client_address
 from tenantry.control.auth.service import AuthService
+from tenantry.control.auth.throttle import client_address
 from tenantry.control.models import Database, TenantSchema
 from tenantry.db.sessions import ControlSession, detached_session
 
@@ -56,20 +56,19 @@ class AdminAuth(AuthenticationBackend):
             return False
         state = self.app.state
         service = AuthService(state.tokens, self.settings, state.engine)
+        try:
+            login = await service.login_individual(
+                email=email,
+                password=password,
+                address=client_address(request),
+                db_id=None,
+                db_name=None,
+            )
+        except InvalidCredentials:
+            return False
+        except LoginThrottled as error:
+            raise HTTPException(429, error.detail) from error
         async with detached_session(state.engine) as session:
-            try:
-                login = await service.login_individual(
-                    session,
-                    email=email,
-                    password=password,
-                    address=client_address(request),
-                    db_id=None,
-                    db_name=None,
-                )
-            except InvalidCredentials:
-                return False
-            except LoginThrottled as error:
-                raise HTTPException(429, error.detail) from error
             claims = state.tokens.decode(login.token, "access")
             await service.logout(session, family_id=claims.family_id)  # no token is kept
             database = await _pick_database(session, claims.org_id, client)

@@ -49,7 +49,7 @@ class FlexibleId(TypeDecorator[str]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
         if value is None or isinstance(value, bytes):
             return value
-        return _codec(self.kind, self.template).encode(str(value).strip())
+        return _codec(self.kind, self.template).encode(str(value))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         if value is None:

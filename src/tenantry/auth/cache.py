@@ -5,6 +5,9 @@ short TTL and is dropped sooner when PostgreSQL says that something it was built
 changed: triggers on keys, accounts, databases and schemas `NOTIFY tenantry_auth` with the
 id of what changed (migration 0006), and every process listens. While the listening
 connection is down nothing is cached, so a missed notice can't leave a revoked key working.
+
+An ended login (its refresh-token family revoked) is told as `family:<id>` (migration
+0010): its access tokens are refused until they expire, with no round trip.
 """
 
 from __future__ import annotations
@@ -30,8 +33,13 @@ if TYPE_CHECKING:
 
 CHANNEL = "tenantry_auth"
 EVERYTHING = "*"
+FAMILY = "family:"
 APPLICATION_NAME = "tenantry-notices"
 logger = logging.getLogger("tenantry.auth")
+ENDED_LATELY = """
+    SELECT family_id, max(revoked_at) AS revoked_at FROM tenantry.refresh_tokens
+    WHERE revoked_at > now() - make_interval(secs => $1) GROUP BY family_id
+"""
 RECORD_LAST_USED = text("""
     UPDATE tenantry.api_keys AS k SET last_used_at = used.at
     FROM unnest(CAST(:ids AS text[]), CAST(:times AS timestamptz[])) AS used (id, at)
@@ -50,13 +58,33 @@ class Entry:
 class AuthCache:
     """Credentials -> `AuthContext`, each entry tagged with the ids it was built from."""
 
-    def __init__(self, ttl: float, max_entries: int = 100_000) -> None:
+    def __init__(self, ttl: float, *, token_lifetime: float, max_entries: int = 100_000) -> None:
         self.ttl = ttl
+        self.token_lifetime = token_lifetime  # how long an ended login is remembered
         self.max_entries = max_entries
         self.listening = False
         self.generation = 0  # moves on every invalidation
         self._entries: dict[Hashable, Entry] = {}
         self._by_tag: defaultdict[str, set[Hashable]] = defaultdict(set)
+        self._ended: dict[str, float] = {}  # refresh-token family -> monotonic deadline
+
+    def end_login(self, family_id: str, *, ago: float = 0.0) -> None:
+        """Refuse the access tokens of `family_id` from now until the last can expire."""
+        now = time.monotonic()
+        if len(self._ended) >= self.max_entries:
+            self._ended = {family: end for family, end in self._ended.items() if end > now}
+        self._ended[family_id] = now + self.token_lifetime - ago
+
+    def ended(self, family_id: str) -> bool:
+        deadline = self._ended.get(family_id)
+        return deadline is not None and deadline > time.monotonic()
+
+    def notice(self, payload: str) -> None:
+        """What a NOTIFY on `tenantry_auth` said."""
+        if payload.startswith(FAMILY):
+            self.end_login(payload.removeprefix(FAMILY))
+        else:
+            self.invalidate(payload)
 
     def get(self, credential: Hashable) -> Entry | None:
         entry = self._entries.get(credential)
@@ -118,7 +146,7 @@ class Listener:
         self.connected = asyncio.Event()
 
     def _notice(self, connection: object, pid: int, channel: str, payload: str) -> None:
-        self.cache.invalidate(payload)
+        self.cache.notice(payload)
 
     def _lost(self, connection: object) -> None:
         self.cache.listening = False
@@ -148,6 +176,7 @@ class Listener:
         connection.add_termination_listener(lambda _: closed.set())
         await connection.add_listener(CHANNEL, self._notice)
         self.cache.clear()
+        await self._read_ended_logins(connection)  # what was told before this listened
         self.cache.listening = True
         self.connected.set()
         while not closed.is_set():
@@ -156,6 +185,13 @@ class Listener:
                     await closed.wait()
             if not closed.is_set():
                 await connection.execute("SELECT 1")  # a dead peer shows up here
+
+    async def _read_ended_logins(self, connection: asyncpg.Connection) -> None:
+        horizon = self.cache.token_lifetime
+        now = datetime.now(UTC)
+        for row in await connection.fetch(ENDED_LATELY, horizon):
+            ago = (now - row["revoked_at"]).total_seconds()
+            self.cache.end_login(row["family_id"], ago=max(ago, 0.0))
 
 
 class LastUsed:

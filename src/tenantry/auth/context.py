@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import and_, select
+from sqlalchemy import and_, exists, select
 from starlette.routing import BaseRoute
 
 from tenantry.auth import api_keys
@@ -22,6 +22,7 @@ from tenantry.auth.errors import (
     AuthenticationRequired,
     CredentialsMismatch,
     InvalidCredentials,
+    LoginEnded,
     RateLimitExceeded,
     RoleForbidden,
     TokenExpired,
@@ -33,6 +34,7 @@ from tenantry.control.models import (
     Account,
     Database,
     DatabaseStatus,
+    RefreshToken,
     Role,
     TenantSchema,
 )
@@ -81,6 +83,12 @@ class AuthContext:
     api_key_id: str | None = None
     role: Role | None = None
     database: DatabaseRef | None = None
+    key_owner_id: str | None = None  # a key's: the account it acts for, if any
+
+    @property
+    def acting_account_id(self) -> str | None:
+        """The account behind the caller: its own, or its key's owner."""
+        return self.account_id or self.key_owner_id
 
     @property
     def anonymous(self) -> bool:
@@ -114,12 +122,18 @@ async def _from_token(request: Request, tokens: TokenService, token: str) -> Aut
     except InvalidToken as error:
         raise InvalidCredentials("The access token is not valid.") from error
     cache = auth_cache(request)
+    if cache.ended(claims.family_id):
+        raise LoginEnded
     credential = ("token", claims.org_id, claims.account_id, claims.database_id)
     if (entry := cache.get(credential)) is not None:
         return entry.context
     generation = cache.generation
-    query = (  # the account, and the token's database if it names one: one round trip
-        select(Account.role, Database, TenantSchema.version)
+    ended = exists().where(
+        RefreshToken.family_id == claims.family_id, RefreshToken.revoked_at.is_not(None)
+    )
+    query = (  # the account, the token's database if it names one, and whether the login
+        # was ended: one round trip
+        select(Account.role, Database, TenantSchema.version, ended.label("ended"))
         .outerjoin(
             Database,
             and_(Database.id == claims.database_id, Database.org_id == Account.org_id),
@@ -131,6 +145,8 @@ async def _from_token(request: Request, tokens: TokenService, token: str) -> Aut
         row = (await session.execute(query)).one_or_none()
     if row is None:
         raise InvalidCredentials("The account of this token no longer exists.")
+    if row.ended:
+        raise LoginEnded
     database = None
     if claims.database_id is not None:
         if row.Database is None:
@@ -222,6 +238,7 @@ async def _load_key(request: Request, prefix: str) -> Entry:
         api_key_id=row["id"],
         role=_capped(Role(row["role"]), row["owner_role"]),
         database=database,
+        key_owner_id=row["account_id"],
     )
     entry = Entry(context, row["secret_hash"], row["expires_at"], fresh_until=0)
     if not _cacheable(context):

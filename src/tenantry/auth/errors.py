@@ -14,6 +14,10 @@ class InvalidCredentials(Unauthorized):
         super().__init__(detail, headers=CHALLENGE)
 
 
+class LoginEnded(InvalidCredentials):
+    default_detail = "This login has ended (logged out, or its refresh token was reused)."
+
+
 class AuthenticationRequired(Unauthorized):
     code = "AUTHENTICATION_REQUIRED"
     default_detail = "Send an access token (Authorization: Bearer) or an API key (X-API-Key)."
@@ -83,4 +87,17 @@ class RateLimitExceeded(TooManyRequests):
             f"retry in {usage.reset} s.",
             data={"retry_after": usage.reset},
             headers={"Retry-After": str(usage.reset), **usage.headers()},
+        )
+
+
+class RegistrationThrottled(TooManyRequests):
+    code = "REGISTRATION_THROTTLED"
+    default_detail = "Too many registrations from this address; retry later."
+
+    def __init__(self, usage: Usage) -> None:
+        super().__init__(
+            f"An address may register {usage.limit} organizations in {usage.window} s; "
+            f"retry in {usage.reset} s.",
+            data={"retry_after": usage.reset},
+            headers={"Retry-After": str(usage.reset)},
         )

@@ -1,4 +1,5 @@
-"""Requests per API key: a fixed window, counted in this process or in Redis.
+"""Requests per API key, and registrations per client address: fixed windows, counted
+in this process or in Redis.
 
 A fixed window is one counter per key: a request is one increment (in Redis, one round
 trip: `limits`' Lua script that also sets the window's expiry), and the count it returns
@@ -127,12 +128,14 @@ def counters_for(redis_url: str | None, *, prefix: str) -> Counters:
 
 
 class RateLimiter:
-    """Counts requests per key in fixed windows of `item`. When the storage cannot be
-    reached, requests go through unlimited (fail open), with a warning in the log."""
+    """Counts requests per key in fixed windows of `item`, under `namespace` in the
+    storage. When the storage cannot be reached, requests go through unlimited (fail
+    open), with a warning in the log."""
 
-    def __init__(self, item: RateLimitItem, storage: Counters) -> None:
+    def __init__(self, item: RateLimitItem, storage: Counters, *, namespace: str = "") -> None:
         self.item = item
         self.storage = storage
+        self.namespace = (namespace,) if namespace else ()
         self.window = item.get_expiry()
         self._ends: dict[str, float] = {}  # key -> when its current window ends (time.time())
         self._retry_at = 0.0
@@ -142,7 +145,7 @@ class RateLimiter:
         """Count one request of `key_id`; None when the storage is unavailable."""
         if self._retry_at and time.monotonic() < self._retry_at:
             return None
-        key = self.item.key_for(key_id)
+        key = self.item.key_for(*self.namespace, key_id)
         try:
             count = await self.storage.incr(key, self.window)
             ends = self._ends.get(key)
@@ -178,9 +181,28 @@ class RateLimiter:
             )
 
 
-def rate_limiter(settings: "Settings") -> RateLimiter | None:
-    """The settings' limiter, or None when requests are not limited."""
+def settings_counters(settings: "Settings") -> Counters:
+    """The counters the settings name (Redis, or this process's memory)."""
+    return counters_for(settings.redis_url, prefix=settings.redis_prefix)
+
+
+def rate_limiter(settings: "Settings", counters: Counters | None = None) -> RateLimiter | None:
+    """The limiter of requests per API key, or None when they are not limited."""
     item = parse_limit(settings.rate_limit)
     if item is None:
         return None
-    return RateLimiter(item, counters_for(settings.redis_url, prefix=settings.redis_prefix))
+    if counters is None:
+        counters = settings_counters(settings)
+    return RateLimiter(item, counters)
+
+
+def registration_limiter(
+    settings: "Settings", counters: Counters | None = None
+) -> RateLimiter | None:
+    """The limiter of registrations per client address, or None when they are not limited."""
+    item = parse_limit(settings.registration_limit)
+    if item is None:
+        return None
+    if counters is None:
+        counters = settings_counters(settings)
+    return RateLimiter(item, counters, namespace="registration")

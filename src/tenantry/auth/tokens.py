@@ -20,6 +20,7 @@ ISSUER = "tenantry"
 AUDIENCE = "tenantry-api"
 LEEWAY = timedelta(seconds=5)
 REQUIRED = ["iss", "aud", "sub", "exp", "iat", "jti", "org", "role", "fam"]
+STRING_CLAIMS = ("sub", "org", "role", "jti", "fam")  # and "db", a string or null
 TokenType = Literal["access", "refresh"]
 MEDIA_TYPE: dict[TokenType, str] = {"access": "at+jwt", "refresh": "rt+jwt"}
 
@@ -150,13 +151,19 @@ class TokenService:
             raise InvalidToken("issued in the future")
         if expires_at <= now - LEEWAY:
             raise ExpiredToken("expired")
-        family_id = payload["fam"]
+        strings = [payload[name] for name in STRING_CLAIMS]
+        if not all(isinstance(value, str) for value in strings):
+            raise InvalidToken("a claim that must be a string is not")
+        database_id = payload.get("db")
+        if database_id is not None and not isinstance(database_id, str):
+            raise InvalidToken("db is neither a string nor null")
+        account_id, org_id, role, jti, family_id = strings
         return Claims(
-            account_id=str(payload["sub"]),
-            org_id=str(payload["org"]),
-            role=str(payload["role"]),
-            database_id=payload.get("db"),
-            jti=str(payload["jti"]),
+            account_id=account_id,
+            org_id=org_id,
+            role=role,
+            database_id=database_id,
+            jti=jti,
             family_id=family_id,
             issued_at=issued_at,
             expires_at=expires_at,

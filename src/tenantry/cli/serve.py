@@ -2,6 +2,7 @@
 
 import fcntl
 import os
+import resource
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,9 @@ import uvicorn
 from tenantry.cli.common import DataDir, console, reachable_database, settings_from, with_engine
 from tenantry.cli.migrate import migrate_everything
 from tenantry.db.migrate import upgrade_all
+from tenantry.protocol import protocol
+
+FILES_BESIDES_CONNECTIONS = 256  # database pools, Redis, the listening socket, logs
 
 
 @contextmanager
@@ -32,6 +36,23 @@ def _exclusive(data_dir: Path) -> Iterator[None]:
 @contextmanager
 def _no_lock() -> Iterator[None]:
     yield
+
+
+def _fit_open_files(max_connections: int) -> None:
+    """Let the process hold `max_connections` and its other files: raise its soft limit
+    of open files (often 1024) as far as the hard limit allows, as Go's runtime does."""
+    wanted = max_connections + FILES_BESIDES_CONNECTIONS
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+    if raised < wanted:
+        console.print(
+            f"[yellow]open files are limited to {hard} (ulimit -Hn): fewer than "
+            f"TENANTRY_MAX_CONNECTIONS ({max_connections}) + {FILES_BESIDES_CONNECTIONS}; "
+            "past them, connections fail instead of being refused[/yellow]"
+        )
 
 
 def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
@@ -61,6 +82,7 @@ def serve(
         # uvicorn re-raises the signal it stopped on; make SIGTERM unwind like Ctrl-C so
         # that the embedded PostgreSQL is stopped on the way out.
         signal.signal(signal.SIGTERM, _exit_on_signal)
+        _fit_open_files(ready.max_connections)
         uvicorn.run(
             "tenantry.app:create_app",
             factory=True,
@@ -70,4 +92,7 @@ def serve(
             log_config=None,
             access_log=False,
             server_header=False,
+            http=protocol(
+                header_timeout=ready.header_timeout, max_connections=ready.max_connections
+            ),
         )

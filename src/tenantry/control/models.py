@@ -144,6 +144,13 @@ class RefreshToken(ControlPlaneBase):
     """One refresh token of a rotation family; reusing a rotated one revokes the family."""
 
     __tablename__ = "refresh_tokens"
+    __table_args__ = (
+        Index(
+            "ix_refresh_tokens_revoked_at",
+            "revoked_at",
+            postgresql_where=text("revoked_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(22), primary_key=True)
     family_id: Mapped[str] = mapped_column(String(22), index=True)

@@ -11,11 +11,14 @@ the order of the bytes is the natural order of the ids:
 - `hex<N>`: the 1 to N bytes its digits spell (so an even number of digits, 2 to 2N);
   accepted in either case, sent back in lowercase;
 - `urlsafe<N>`: 1 to N characters of the url-safe alphabet `[A-Za-z0-9_-]`, as ASCII;
-- `bytes<N>`: 1 to N raw bytes, written as base64url without `=` padding (padding is
-  accepted; only the canonical spelling of the bytes is).
+- `bytes<N>`: 1 to N raw bytes, written as base64url without `=` padding (the exact
+  padding is accepted; only the canonical spelling of the bytes is).
 
-On the wire integers are JSON numbers (a string of decimal digits is accepted too, as in
-a path), every other family a string.
+On the wire integers are JSON numbers (a string of 1 to 20 ASCII decimal digits is accepted
+too, as in a path, with a leading `-` for the signed types), every other family a string.
+An id is exactly one of these spellings: nothing around or inside it is skipped (no
+whitespace, no `+`, no `_`, no digits but ASCII ones), so no two spellings of different
+lengths name one id.
 """
 
 import base64
@@ -29,12 +32,16 @@ from functools import cache
 from tenantry.control.databases.id_types import INTEGERS, parse
 
 WireId = int | str
-DECIMAL = re.compile(r"-?[0-9]{1,20}")
+# Character classes spelled out in ASCII: `\d`, `\s` and re.IGNORECASE reach beyond it.
+DIGITS = re.compile(r"[0-9]{1,20}")
+SIGNED_DIGITS = re.compile(r"-?[0-9]{1,20}")
+HEX = re.compile(r"[0-9a-fA-F]+")
 UUID_TEXT = re.compile(
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}", re.IGNORECASE
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|[0-9a-fA-F]{32}"
 )
 URLSAFE = re.compile(r"[A-Za-z0-9_-]+")
-BASE64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class InvalidId(ValueError):
@@ -69,9 +76,10 @@ def codec(type_name: str) -> IdCodec:
 
 def _integers(low: int, high: int) -> tuple[Callable[[object], bytes], Callable[[bytes], int]]:
     offset = -low  # 2**63 for signed types: the sign bit flipped; 0 for unsigned ones
+    decimal = SIGNED_DIGITS if low < 0 else DIGITS  # no "-0" for the unsigned types
 
     def encode(value: object) -> bytes:
-        if isinstance(value, str) and DECIMAL.fullmatch(value):
+        if isinstance(value, str) and decimal.fullmatch(value):
             value = int(value)
         if type(value) is not int or not low <= value <= high:
             raise InvalidId(f"must be an integer from {low} to {high}")
@@ -97,10 +105,9 @@ def _hex(size: int) -> tuple[Callable[[object], bytes], Callable[[bytes], str]]:
     def encode(value: object) -> bytes:
         if not isinstance(value, str) or len(value) % 2 or not 2 <= len(value) <= 2 * size:
             raise InvalidId(f"must be 1 to {size} bytes in hexadecimal (2 to {2 * size} digits)")
-        try:
-            return bytes.fromhex(value)
-        except ValueError as error:
-            raise InvalidId("must hold hexadecimal digits only") from error
+        if not HEX.fullmatch(value):  # bytes.fromhex would skip whitespace
+            raise InvalidId("must hold hexadecimal digits only")
+        return bytes.fromhex(value)
 
     return encode, bytes.hex
 
@@ -120,9 +127,11 @@ def _urlsafe(size: int) -> tuple[Callable[[object], bytes], Callable[[bytes], st
 def _bytes(size: int) -> tuple[Callable[[object], bytes], Callable[[bytes], str]]:
     def encode(value: object) -> bytes:
         expected = f"must be 1 to {size} bytes in base64url without padding"
-        if not isinstance(value, str) or not BASE64URL.fullmatch(value):
+        if not isinstance(value, str):
             raise InvalidId(expected)
         text = value.rstrip("=")
+        if not BASE64URL.fullmatch(text) or value not in (text, text + "=" * (-len(text) % 4)):
+            raise InvalidId(expected)
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         except binascii.Error as error:

@@ -3,10 +3,16 @@
 A request gets one connection and one transaction, committed before the response is sent.
 Both planes' sessions share it, so a data-plane write and its control-plane bookkeeping
 (idempotency records, counters) commit or roll back together.
+
+A request holds at most one control-plane connection at a time (`one_control_connection`
+refuses a second): two connections of one request can wait on each other, a deadlock that
+PostgreSQL cannot see, and requests that each wait for a second connection starve the
+pool. Work that must outlive a refusal (counting a failed login, revoking a reused refresh
+token's family) commits in a short transaction of its own before the refusal is raised.
 """
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any, NewType
 
 from fastapi import Depends, Request
@@ -36,9 +42,34 @@ def in_schema(statement: str, schema: str) -> str:
     return statement.replace("{schema}", quote(schema))
 
 
+class SecondControlConnection(RuntimeError):
+    """A request asked for a control-plane connection while it held one."""
+
+
+@contextmanager
+def one_control_connection() -> Iterator[None]:
+    """Count a control-plane connection held by the current request, refusing a second."""
+    info = current_request()
+    if info is None:  # the CLI, the worker, background tasks
+        yield
+        return
+    if info.control_connections:
+        raise SecondControlConnection("a request holds one control-plane connection at a time")
+    info.control_connections += 1
+    try:
+        yield
+    finally:
+        info.control_connections -= 1
+
+
 async def fetch_one(engine: AsyncEngine, statement: str, *args: Any) -> Any:
     """One statement on its own, outside any transaction, through the driver: the cheapest
     read (one round trip). The row, or None."""
+    with one_control_connection():
+        return await _fetch_one(engine, statement, *args)
+
+
+async def _fetch_one(engine: AsyncEngine, statement: str, *args: Any) -> Any:
     async with engine.connect() as connection:
         driver = (await connection.get_raw_connection()).driver_connection
         assert driver is not None
@@ -63,20 +94,24 @@ def _session(connection: AsyncConnection) -> AsyncSession:
     )
 
 
-def _engine_of(request: Request) -> AsyncEngine:
-    """The lane of the caller's database (known once the caller is), else the control
-    plane's pool."""
+def _lane_of(request: Request) -> AsyncEngine | None:
+    """The lane of the caller's database, once the caller is known."""
     info = current_request()
     if info is not None and info.schema is not None:
         lanes: Lanes = request.app.state.lanes
         return lanes.of(info.schema)
-    engine: AsyncEngine = request.app.state.engine
-    return engine
+    return None
 
 
 async def _request_connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    async with _engine_of(request).connect() as connection, connection.begin():
-        yield connection
+    lane = _lane_of(request)
+    if lane is None:
+        with one_control_connection():
+            async with _connection(request.app.state.engine) as connection:
+                yield connection
+    else:
+        async with _connection(lane) as connection:
+            yield connection
     for callback in getattr(request.state, "after_commit", ()):
         callback()
 
@@ -86,6 +121,12 @@ def after_commit(request: Request, callback: Callable[[], None]) -> None:
     if not hasattr(request.state, "after_commit"):
         request.state.after_commit = []
     request.state.after_commit.append(callback)
+
+
+@asynccontextmanager
+async def _connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    async with engine.connect() as connection, connection.begin():
+        yield connection
 
 
 RequestConnection = Annotated[AsyncConnection, Depends(_request_connection, scope="function")]
@@ -112,14 +153,12 @@ ControlDB = Annotated[ControlSession, Depends(_control_session, scope="function"
 
 @asynccontextmanager
 async def detached_session(engine: AsyncEngine) -> AsyncIterator[ControlSession]:
-    """A control-plane transaction of its own, committed even if the request then fails
-    (failed-login counts, revoking a refresh-token family on reuse)."""
-    async with (
-        engine.connect() as connection,
-        connection.begin(),
-        _unit_of_work(connection) as session,
-    ):
-        yield ControlSession(session)
+    """A control-plane transaction of its own, committed when the block succeeds: for the
+    CLI and the worker, and for a request that holds no other control-plane connection
+    (what must outlive a refusal; lookups before the request's own connection)."""
+    with one_control_connection():
+        async with _connection(engine) as connection, _unit_of_work(connection) as session:
+            yield ControlSession(session)
 
 
 @asynccontextmanager

@@ -53,7 +53,7 @@ async def create(
         email=email,
         service_name=service_name,
         kind=AccountKind.INDIVIDUAL if email else AccountKind.SERVICE,
-        password_hash=hash_password(password),
+        password_hash=await hash_password(password, client=caller.org_id),
     )
     session.add(account)
     try:

@@ -65,10 +65,15 @@ async def create(
 
 async def _owner(
     session: ControlSession, caller: AuthContext, owner_id: str | None, role: Role
-) -> str | None:
-    """The key's owner: the caller, or a service account of the caller's organization."""
-    if owner_id is None or owner_id == caller.account_id:
-        return caller.account_id
+) -> str:
+    """The key's owner: the account behind the caller (a key made with a key belongs to
+    that key's owner), or a service account of the caller's organization. A key with no
+    owner makes no keys, so that every key is capped by, and dies with, an account."""
+    maker = caller.acting_account_id
+    if maker is None:
+        raise RoleForbidden("A key with no owner cannot make keys; use an account's token.")
+    if owner_id is None or owner_id == maker:
+        return maker
     owner = await session.get(Account, owner_id)
     if owner is None or owner.org_id != caller.org_id:
         raise AccountNotFound

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from tenantry.auth.context import Caller, bearer_scheme, token_service
+from tenantry.auth.context import Caller, auth_cache, bearer_scheme, token_service
 from tenantry.auth.errors import AuthenticationRequired, InvalidCredentials
 from tenantry.auth.tokens import InvalidToken
 from tenantry.control.auth.schemas import (
@@ -17,7 +17,8 @@ from tenantry.control.auth.schemas import (
     WhoAmI,
 )
 from tenantry.control.auth.service import AuthService
-from tenantry.db.sessions import ControlDB
+from tenantry.control.auth.throttle import THROTTLED, RegistrationThrottle, client_address
+from tenantry.db.sessions import ControlDB, after_commit
 from tenantry.routing import Router
 
 router = Router(prefix="/v1", tags=["auth"])
@@ -38,15 +39,13 @@ LOGIN_REFUSED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-@router.post("/register/", status_code=201)
-async def register(body: RegisterRequest, session: ControlDB, service: Service) -> RegisterResponse:
+@router.post(
+    "/register/", status_code=201, dependencies=[RegistrationThrottle], responses=THROTTLED
+)
+async def register(body: RegisterRequest, request: Request, service: Service) -> RegisterResponse:
     """Create an organization, its root account, its first database and API key."""
     registered = await service.register(
-        session,
+        address=client_address(request),
         email=body.email.lower(),
         password=body.password,
         organization_name=body.organization_name,
@@ -60,11 +59,10 @@ async def register(body: RegisterRequest, session: ControlDB, service: Service) 
 
 @router.post("/login/individual/", responses=LOGIN_REFUSED)
 async def login_individual(
-    body: IndividualLogin, request: Request, session: ControlDB, service: Service
+    body: IndividualLogin, request: Request, service: Service
 ) -> LoginResponse:
     """Log in with email and password, optionally to one database."""
     return await service.login_individual(
-        session,
         email=body.email.lower(),
         password=body.password,
         address=client_address(request),
@@ -74,12 +72,9 @@ async def login_individual(
 
 
 @router.post("/login/service/", responses=LOGIN_REFUSED)
-async def login_service(
-    body: ServiceLogin, request: Request, session: ControlDB, service: Service
-) -> LoginResponse:
+async def login_service(body: ServiceLogin, request: Request, service: Service) -> LoginResponse:
     """Log in as a service account."""
     return await service.login_service(
-        session,
         name=body.name,
         password=body.password,
         address=client_address(request),
@@ -89,18 +84,16 @@ async def login_service(
 
 
 @router.post("/login/refresh-token/", responses=REFUSED)
-async def refresh_token(
-    body: RefreshRequest, session: ControlDB, service: Service
-) -> LoginResponse:
+async def refresh_token(body: RefreshRequest, service: Service) -> LoginResponse:
     """Trade a refresh token for a new pair; each refresh token works once."""
     return await service.refresh(
-        session, refresh_token=body.refresh_token, db_id=body.db_id, db_name=body.db_name
+        refresh_token=body.refresh_token, db_id=body.db_id, db_name=body.db_name
     )
 
 
 @router.post("/logout/", status_code=204)
 async def logout(caller: Caller, request: Request, session: ControlDB, service: Service) -> None:
-    """Revoke the refresh tokens of this login."""
+    """End this login: its refresh tokens and its access tokens, in every process."""
     credentials = await bearer_scheme(request)
     if caller.account_id is None or credentials is None:
         raise AuthenticationRequired("Log out with the access token of a login.")
@@ -109,6 +102,7 @@ async def logout(caller: Caller, request: Request, session: ControlDB, service: 
     except InvalidToken as error:
         raise InvalidCredentials from error
     await service.logout(session, family_id=claims.family_id)
+    after_commit(request, lambda: auth_cache(request).end_login(claims.family_id))
 
 
 @router.get("/whoami/")

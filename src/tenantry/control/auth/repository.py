@@ -1,12 +1,13 @@
 """SQL of accounts lookups, refresh tokens and login throttles."""
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.control.models import Account, Database, LoginThrottle, RefreshToken
-from tenantry.db.sessions import ControlSession
+from tenantry.db.sessions import ControlSession, fetch_one
 
 
 async def account_by_email(session: ControlSession, email: str) -> Account | None:
@@ -53,37 +54,73 @@ async def revoke_family(session: ControlSession, family_id: str, now: datetime) 
     )
 
 
-async def throttle_blocked_until(session: ControlSession, keys: list[str]) -> datetime | None:
-    return await session.scalar(
-        select(func.max(LoginThrottle.blocked_until)).where(LoginThrottle.key.in_(keys))
-    )
+# Counts an attempt against each key before its password is checked, and finds the
+# account: one statement outside any transaction, so that a row of the throttle is locked
+# only while the statement runs, however many attempts from one address arrive at once.
+# A key's count restarts when its window ($4: the window's start) has passed; past its
+# limit the key is blocked until $5.
+_RESERVE_AND_FIND = """
+WITH reserved AS (
+    INSERT INTO tenantry.login_throttles AS t (key, failures, window_started_at)
+    SELECT key, 1, $3 FROM unnest($1::text[]) WITH ORDINALITY AS keys (key, n) ORDER BY n
+    ON CONFLICT (key) DO UPDATE SET
+        failures = CASE WHEN t.window_started_at < $4 THEN 1 ELSE t.failures + 1 END,
+        window_started_at = CASE WHEN t.window_started_at < $4 THEN $3
+                                 ELSE t.window_started_at END,
+        blocked_until = CASE
+            WHEN t.blocked_until > $3 THEN t.blocked_until
+            WHEN (CASE WHEN t.window_started_at < $4 THEN 1 ELSE t.failures + 1 END) > (
+                SELECT lim FROM unnest($1::text[], $2::int[]) AS limits (key, lim)
+                WHERE limits.key = t.key
+            ) THEN $5
+        END
+    RETURNING t.blocked_until
+)
+SELECT (SELECT max(blocked_until) FROM reserved) AS blocked_until, a.id, a.password_hash
+FROM (VALUES (1)) AS one LEFT JOIN tenantry.accounts AS a ON a.{column} = $6
+"""
+RESERVE_AND_FIND_BY_EMAIL = _RESERVE_AND_FIND.format(column="email")
+RESERVE_AND_FIND_BY_SERVICE_NAME = _RESERVE_AND_FIND.format(column="service_name")
 
 
-async def count_failure(
-    session: ControlSession,
-    key: str,
+@dataclass(frozen=True)
+class Attempt:
+    blocked_until: datetime | None
+    account_id: str | None
+    password_hash: str | None
+
+
+async def reserve_attempt(
+    engine: AsyncEngine,
+    statement: str,
+    limits: dict[str, int],
     *,
     now: datetime,
-    window_start: datetime,
-    limit: int,
-    block_until: datetime,
-) -> None:
-    """One more failure for `key`; the count restarts when its window has passed."""
-    table = LoginThrottle.__table__
-    expired = table.c.window_started_at < window_start
-    count = case((expired, 1), else_=table.c.failures + 1)
-    statement = insert(LoginThrottle).values(
-        key=key, failures=1, window_started_at=now, blocked_until=None
+    window: timedelta,
+    who: str,
+) -> Attempt:
+    """Count a login attempt against each of `limits`' keys, and find the account `who`
+    (with `statement`: by email or by service name)."""
+    row = await fetch_one(
+        engine,
+        statement,
+        list(limits),
+        list(limits.values()),
+        now,
+        now - window,
+        now + window,
+        who,
     )
+    return Attempt(row["blocked_until"], row["id"], row["password_hash"])
+
+
+async def forgive_attempt(session: ControlSession, key: str) -> None:
+    """Take back the attempt that `reserve_attempt` counted for `key`: it succeeded."""
+    table = LoginThrottle.__table__
     await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[table.c.key],
-            set_={
-                "failures": count,
-                "window_started_at": case((expired, now), else_=table.c.window_started_at),
-                "blocked_until": case((count >= limit, block_until), else_=None),
-            },
-        )
+        update(LoginThrottle)
+        .where(LoginThrottle.key == key)
+        .values(failures=func.greatest(table.c.failures - 1, 0))
     )
 
 
