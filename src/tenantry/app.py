@@ -33,6 +33,7 @@ from tenantry.data.tenant_models import endpoints as tenant_models_endpoints
 from tenantry.db.engine import Lanes, create_engine
 from tenantry.docs import add_docs, document_problems
 from tenantry.errors import add_error_handlers
+from tenantry.fair import FairGate
 from tenantry.logs import configure_logging
 from tenantry.middleware import RequestContextMiddleware
 
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         refresh_ttl=settings.refresh_token_ttl,
     )
     app.state.cursors = Cursors(settings.secret)
+    app.state.auth_turns = FairGate(settings.pool_size)
     app.state.auth_cache = AuthCache(
         settings.auth_cache_ttl,
         token_lifetime=(settings.access_token_ttl + tokens.LEEWAY).total_seconds(),

@@ -17,7 +17,12 @@ from tenantry.control.auth.schemas import (
     WhoAmI,
 )
 from tenantry.control.auth.service import AuthService
-from tenantry.control.auth.throttle import THROTTLED, RegistrationThrottle, client_address
+from tenantry.control.auth.throttle import (
+    THROTTLED,
+    AuthTurn,
+    RegistrationThrottle,
+    client_address,
+)
 from tenantry.db.sessions import ControlDB, after_commit
 from tenantry.routing import Router
 
@@ -40,7 +45,10 @@ LOGIN_REFUSED: dict[int | str, dict[str, Any]] = {
 
 
 @router.post(
-    "/register/", status_code=201, dependencies=[RegistrationThrottle], responses=THROTTLED
+    "/register/",
+    status_code=201,
+    dependencies=[RegistrationThrottle, AuthTurn],
+    responses=THROTTLED,
 )
 async def register(body: RegisterRequest, request: Request, service: Service) -> RegisterResponse:
     """Create an organization, its root account, its first database and API key."""
@@ -57,7 +65,7 @@ async def register(body: RegisterRequest, request: Request, service: Service) ->
     )
 
 
-@router.post("/login/individual/", responses=LOGIN_REFUSED)
+@router.post("/login/individual/", dependencies=[AuthTurn], responses=LOGIN_REFUSED)
 async def login_individual(
     body: IndividualLogin, request: Request, service: Service
 ) -> LoginResponse:
@@ -71,7 +79,7 @@ async def login_individual(
     )
 
 
-@router.post("/login/service/", responses=LOGIN_REFUSED)
+@router.post("/login/service/", dependencies=[AuthTurn], responses=LOGIN_REFUSED)
 async def login_service(body: ServiceLogin, request: Request, service: Service) -> LoginResponse:
     """Log in as a service account."""
     return await service.login_service(
@@ -83,7 +91,7 @@ async def login_service(body: ServiceLogin, request: Request, service: Service) 
     )
 
 
-@router.post("/login/refresh-token/", responses=REFUSED)
+@router.post("/login/refresh-token/", dependencies=[AuthTurn], responses=REFUSED)
 async def refresh_token(body: RefreshRequest, service: Service) -> LoginResponse:
     """Trade a refresh token for a new pair; each refresh token works once."""
     return await service.refresh(

@@ -1,7 +1,17 @@
-"""Registrations per client address: each one makes an organization, an account, a
-database with its schema and a key, so an address may make only so many in a window
-(`TENANTRY_REGISTRATION_LIMIT`), counted where the API keys' rate limits are."""
+"""What keeps the anonymous auth routes from crowding out everyone else.
 
+Registrations per client address: each one makes an organization, an account, a database
+with its schema and a key, so an address may make only so many in a window
+(`TENANTRY_REGISTRATION_LIMIT`), counted where the API keys' rate limits are.
+
+Turns: registrations, logins and refreshes are worked on a few at a time (as many as the
+control plane has connections), the waiting served one client address at a time. A burst
+from one address then waits behind itself, and the event loop is never shared among a
+burst's hundreds of requests at once, which would slow every other request of the process
+(the hot reads included) while each waits for its next turn on the loop.
+"""
+
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import Depends, Request
@@ -9,6 +19,7 @@ from fastapi import Depends, Request
 from tenantry.auth.errors import RegistrationThrottled
 from tenantry.auth.rate_limits import RateLimiter
 from tenantry.errors import PROBLEM_JSON
+from tenantry.fair import FairGate
 
 THROTTLED: dict[int | str, dict[str, Any]] = {
     429: {
@@ -41,3 +52,12 @@ async def count_registration(request: Request) -> None:
 
 
 RegistrationThrottle = Depends(count_registration)
+
+
+async def take_turn(request: Request) -> AsyncIterator[None]:
+    gate: FairGate = request.app.state.auth_turns
+    async with gate.slot(client_address(request)):
+        yield
+
+
+AuthTurn = Depends(take_turn, scope="function")
