@@ -7,7 +7,7 @@ from fastapi import Query
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from tenantry.db.sessions import ControlDB
+from tenantry.auth.connection import ControlDB
 from tenantry.errors import Conflict
 from tenantry.routing import Router
 

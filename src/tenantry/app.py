@@ -24,7 +24,6 @@ from tenantry.control.databases import endpoints as databases_endpoints
 from tenantry.control.provisioning.worker import Worker
 from tenantry.data.catalog import endpoints as catalog_endpoints
 from tenantry.data.documents import endpoints as documents_endpoints
-from tenantry.data.hot import HotReads
 from tenantry.data.idempotency import add_replay_handler
 from tenantry.data.pagination import Cursors
 from tenantry.data.ratings import endpoints as ratings_endpoints
@@ -34,8 +33,10 @@ from tenantry.db.engine import Lanes, create_engine
 from tenantry.docs import add_docs, document_problems
 from tenantry.errors import add_error_handlers
 from tenantry.fair import FairGate
+from tenantry.hot import HotReads
 from tenantry.logs import configure_logging
 from tenantry.middleware import RequestContextMiddleware
+from tenantry.routing import body_limits
 
 
 @asynccontextmanager
@@ -83,18 +84,17 @@ class Tenantry(FastAPI):
     which answer the commonest reads before the framework's layers are entered."""
 
     def build_middleware_stack(self) -> ASGIApp:
+        """Both layers are built from the routes: what each route declares (`@hot`,
+        `@body_limit`) where it is declared."""
         settings: Settings = self.state.settings
+        self.state.hot_reads = HotReads(super().build_middleware_stack(), routes=self.routes)
         return RequestContextMiddleware(
-            HotReads(
-                super().build_middleware_stack(),
-                reads=[*spaces_endpoints.HOT_READS, *documents_endpoints.HOT_READS],
-            ),
+            self.state.hot_reads,
             max_body_bytes=settings.max_body_bytes,
             body_timeout=settings.body_timeout,
             trusted_hosts=settings.trusted_hosts,
             larger_bodies=[
-                (spaces_endpoints.BACKGROUND_PATH, settings.max_image_bytes),
-                (catalog_endpoints.BULK_PATH, settings.max_bulk_body_bytes),
+                *body_limits(self.routes, settings),
                 (ADMIN_UPLOAD_PATH, settings.max_image_bytes + 64 * 1024),  # the form's fields
             ],
         )

@@ -14,7 +14,6 @@ class RequestInfo:
     method: str
     path: str
     database_id: str | None = None
-    schema: str | None = None  # the caller's database's, which picks the connection's lane
     rate_limit: "Usage | None" = None  # the API key's, once counted; sent in the headers
     control_connections: int = 0  # held now: at most one (`tenantry.db.sessions`)
 

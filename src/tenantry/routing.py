@@ -1,12 +1,64 @@
-"""Routes that refuse a body in a content type they cannot read (415)."""
+"""Routes, and what a route declares about itself where it is declared.
 
-from collections.abc import Callable, Coroutine
-from typing import Any
+Routes refuse a body in a content type they cannot read (415), and answer with and without
+their trailing slash. A route's endpoint may be marked `@hot` (the hot layer answers its
+common case, `tenantry.hot`) or `@body_limit("<setting>")` (its bodies may be as large as
+that setting, not `max_body_bytes`): the layers that act on those are built from the
+application's routes, so renaming or moving a route carries them along.
+"""
+
+import re
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response, params
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.routing import BaseRoute
 
 from tenantry.errors import UnsupportedMediaType
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+_HOT = "__tenantry_hot__"
+_BODY_LIMIT = "__tenantry_body_limit__"
+
+
+def hot(endpoint: Endpoint) -> Endpoint:
+    """Mark a read that the hot layer answers itself in the common case (one API key)."""
+    setattr(endpoint, _HOT, True)
+    return endpoint
+
+
+def is_hot(endpoint: Callable[..., Any]) -> bool:
+    return bool(getattr(endpoint, _HOT, False))
+
+
+def body_limit(setting: str) -> Callable[[Endpoint], Endpoint]:
+    """Let the route take bodies as large as the setting named (a field of `Settings`)."""
+
+    def mark(endpoint: Endpoint) -> Endpoint:
+        setattr(endpoint, _BODY_LIMIT, setting)
+        return endpoint
+
+    return mark
+
+
+def api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
+    """Every API route of an application, those of included routers too."""
+    for context in iter_route_contexts(routes):
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            if context.path != route.path:  # an include's prefix: not what the route says
+                raise TypeError(f"{route.path} is served at {context.path}")
+            yield route
+
+
+def body_limits(routes: Sequence[BaseRoute], settings: object) -> list[tuple[re.Pattern[str], int]]:
+    """(path pattern, limit) of every route that declares a limit of its own."""
+    return [
+        (route.path_regex, int(getattr(settings, setting)))
+        for route in api_routes(routes)
+        if (setting := getattr(route.endpoint, _BODY_LIMIT, None)) is not None
+    ]
 
 
 def is_json(content_type: str) -> bool:

@@ -14,13 +14,13 @@ from pydantic import ValidationError
 
 from tenantry.auth.rate_limits import RateLimiter, counters_for, rate_limiter
 from tenantry.config import Settings
-from tenantry.data.spaces.endpoints import HOT_READS
+from tenantry.data.spaces.endpoints import get_space, list_spaces
 from tests.conftest import make_settings
 from tests.control.conftest import add_space, login_to, space_names
-from tests.data.test_hot import Served
 from tests.data.test_tenant_models import ready_org
 from tests.e2e.test_rate_limits import REDIS_URL, redis_answers
 from tests.test_errors import assert_problem
+from tests.utils.hot import Served
 
 SPACES = "/v1/spaces"
 MODELS = "/v1/tenant/models"
@@ -32,7 +32,6 @@ X_HEADERS = (
     "X-RateLimit-Window",
 )
 
-LIST, ONE = HOT_READS
 SetLimit = Callable[..., None]
 
 
@@ -100,12 +99,12 @@ class TestLimit:
         assert await space_names(client, bearer) == ["allowed"]
 
     async def test_hot_reads_are_counted_and_refused(
-        self, client: httpx.AsyncClient, set_limit: SetLimit
+        self, client: httpx.AsyncClient, app: FastAPI, set_limit: SetLimit
     ) -> None:
         _, key = await ready_org(client)
         space_id = (await add_space(client, key)).json()["space_id"]
         set_limit("3/minute")
-        one, listed = Served(ONE), Served(LIST)
+        one, listed = Served(app, get_space), Served(app, list_spaces)
         assert_usage(await client.get(f"{SPACES}/{space_id}", headers=key), 3, 2)
         assert_usage(await client.get(SPACES, headers=key), 3, 1)
         assert_usage(await client.get(f"{SPACES}/{space_id}", headers=key), 3, 0)

@@ -1,30 +1,25 @@
 """The hot reads answer exactly as the application does, and leave everything else to it."""
 
+import asyncio
+import json
 import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from tenantry.data.hot import HotRead
-from tenantry.data.spaces.endpoints import HOT_READS
+from tenantry.data.documents.endpoints import list_tenant_ids
+from tenantry.data.spaces.endpoints import get_space, list_spaces
 from tests.control.conftest import login_to
 from tests.data.test_spaces import SPACES, create
 from tests.data.test_tenant_models import ready_org
 from tests.test_errors import assert_problem
-
-LIST, ONE = HOT_READS
-
-
-class Served:
-    """How many requests a hot read answered itself during a block."""
-
-    def __init__(self, read: HotRead) -> None:
-        self.read = read
-        self.before = read.served
-
-    @property
-    def count(self) -> int:
-        return self.read.served - self.before
+from tests.utils.hot import Served
 
 
 @pytest.fixture
@@ -39,11 +34,14 @@ async def org(client: httpx.AsyncClient) -> tuple[dict[str, str], dict[str, str]
 
 class TestSameAnswers:
     async def test_one_space(
-        self, client: httpx.AsyncClient, org: tuple[dict[str, str], dict[str, str]]
+        self,
+        client: httpx.AsyncClient,
+        app: FastAPI,
+        org: tuple[dict[str, str], dict[str, str]],
     ) -> None:
         key, bearer = org
         space_id = (await client.get(SPACES, headers=key)).json()["data"][0]["space_id"]
-        served = Served(ONE)
+        served = Served(app, get_space)
         hot = await client.get(f"{SPACES}/{space_id}", headers=key)
         assert served.count == 1
         full = await client.get(f"{SPACES}/{space_id}", headers=bearer)  # not a hot request
@@ -53,10 +51,13 @@ class TestSameAnswers:
         assert hot.headers["content-type"] == full.headers["content-type"]
 
     async def test_pages(
-        self, client: httpx.AsyncClient, org: tuple[dict[str, str], dict[str, str]]
+        self,
+        client: httpx.AsyncClient,
+        app: FastAPI,
+        org: tuple[dict[str, str], dict[str, str]],
     ) -> None:
         key, bearer = org
-        served = Served(LIST)
+        served = Served(app, list_spaces)
         hot = await client.get(f"{SPACES}?limit=2", headers=key)
         full = await client.get(f"{SPACES}?limit=2", headers=bearer)
         assert served.count == 1
@@ -83,21 +84,25 @@ class TestLeftToTheApplication:
     async def test_bad_page_parameters(
         self,
         client: httpx.AsyncClient,
+        app: FastAPI,
         org: tuple[dict[str, str], dict[str, str]],
         query: str,
         status: int,
         code: str,
     ) -> None:
         key, _ = org
-        served = Served(LIST)
+        served = Served(app, list_spaces)
         assert_problem(await client.get(f"{SPACES}?{query}", headers=key), status, code)
         assert served.count == 0
 
     async def test_errors(
-        self, client: httpx.AsyncClient, org: tuple[dict[str, str], dict[str, str]]
+        self,
+        client: httpx.AsyncClient,
+        app: FastAPI,
+        org: tuple[dict[str, str], dict[str, str]],
     ) -> None:
         key, _ = org
-        served = Served(ONE)
+        served = Served(app, get_space)
         missing = await client.get(f"{SPACES}/{uuid.uuid4()}", headers=key)
         assert_problem(missing, 404, "SPACE_NOT_FOUND")
         assert_problem(
@@ -112,7 +117,10 @@ class TestLeftToTheApplication:
         assert served.count == 0
 
     async def test_a_space_id_is_read_as_the_route_reads_it(
-        self, client: httpx.AsyncClient, org: tuple[dict[str, str], dict[str, str]]
+        self,
+        client: httpx.AsyncClient,
+        app: FastAPI,
+        org: tuple[dict[str, str], dict[str, str]],
     ) -> None:
         key, bearer = org
         space_id = (await client.get(SPACES, headers=key)).json()["data"][0]["space_id"]
@@ -124,10 +132,13 @@ class TestLeftToTheApplication:
             assert hot.json()["code"] == full.json()["code"] == "VALIDATION_ERROR"
 
     async def test_other_credentials(
-        self, client: httpx.AsyncClient, org: tuple[dict[str, str], dict[str, str]]
+        self,
+        client: httpx.AsyncClient,
+        app: FastAPI,
+        org: tuple[dict[str, str], dict[str, str]],
     ) -> None:
         key, bearer = org
-        served = Served(LIST)
+        served = Served(app, list_spaces)
         other_key = {"Api-Key": "tnt_" + "B" * 46}
         assert_problem(
             await client.get(SPACES, headers=key | other_key), 401, "INVALID_CREDENTIALS"
@@ -137,3 +148,107 @@ class TestLeftToTheApplication:
         assert {s["name"] for s in anonymous.json()["data"]}.isdisjoint({"a", "b", "c"})
         assert (await client.get(SPACES, headers=key | bearer)).status_code == 200
         assert served.count == 0
+
+
+def _answer(response: httpx.Response) -> tuple[int, object]:
+    """Status and body, less what differs between any two requests (the request's id)."""
+    if response.headers.get("content-type", "").endswith("json"):
+        body = response.json()
+        if isinstance(body, dict):
+            body.pop("request_id", None)
+        return response.status_code, body
+    return response.status_code, response.content
+
+
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+DIGITS = st.integers(-5, 200).map(str)
+# Spellings a lenient reader takes for a number: an Arabic-Indic five, a fullwidth ten.
+LENIENT = ["\u0665", "\uff11\uff10", " 5", "5 ", "+5", "05", "1e1", "5_0"]
+LIMITS = st.one_of(DIGITS, TEXT, st.sampled_from(LENIENT))
+
+
+class TestEquivalence:
+    """Whatever a hot route is sent with one API key, the answer is the application's: the
+    same status and body as with a bearer token of the same database, which the hot layer
+    never answers. Random parameters, ids and bodies, by Hypothesis."""
+
+    @pytest.fixture
+    async def same(
+        self, client: httpx.AsyncClient, app: FastAPI, org: tuple[dict[str, str], dict[str, str]]
+    ) -> AsyncIterator[Callable[..., None]]:
+        """`same(method, path, **request)`: sends it with the key and with the token, from
+        Hypothesis's thread, and asserts the two answers are one."""
+        key, bearer = org
+        loop = asyncio.get_running_loop()
+        limiter, app.state.rate_limiter = app.state.rate_limiter, None  # count nothing here
+
+        def same(method: str, path: str, **request: Any) -> None:
+            async def both() -> tuple[httpx.Response, httpx.Response]:
+                headers = request.pop("headers", {})
+                hot = await client.request(method, path, headers=headers | key, **request)
+                full = await client.request(method, path, headers=headers | bearer, **request)
+                return hot, full
+
+            hot, full = asyncio.run_coroutine_threadsafe(both(), loop).result(timeout=30)
+            assert _answer(hot) == _answer(full), (method, path, request)
+
+        yield same
+        app.state.rate_limiter = limiter
+
+    async def test_lists(self, app: FastAPI, same: Callable[..., None]) -> None:
+        served = Served(app, list_spaces)
+
+        @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(limit=st.none() | LIMITS, cursor=st.none() | TEXT, extra=st.none() | TEXT)
+        def check(limit: str | None, cursor: str | None, extra: str | None) -> None:
+            params = {"limit": limit, "cursor": cursor, "other": extra}
+            same("GET", SPACES, params={k: v for k, v in params.items() if v is not None})
+
+        await asyncio.to_thread(check)
+        assert served.count > 0
+
+    async def test_one_space(
+        self,
+        client: httpx.AsyncClient,
+        app: FastAPI,
+        org: tuple[dict[str, str], dict[str, str]],
+        same: Callable[..., None],
+    ) -> None:
+        key, _ = org
+        ids = [s["space_id"] for s in (await client.get(SPACES, headers=key)).json()["data"]]
+        served = Served(app, get_space)
+
+        def respelled(space_id: str, cut: int, mark: str) -> str:
+            digits = space_id.replace("-", "")
+            return digits[:cut] + mark + digits[cut:]
+
+        spellings = st.one_of(
+            st.sampled_from(ids),
+            st.sampled_from(ids).map(str.upper),
+            st.builds(respelled, st.sampled_from(ids), st.integers(0, 32), st.sampled_from("-_ ")),
+            st.uuids().map(str),
+            TEXT.filter(lambda text: "/" not in text and "?" not in text and "#" not in text),
+        )
+
+        @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(space_id=spellings)
+        def check(space_id: str) -> None:
+            same("GET", f"{SPACES}/{quote(space_id, safe='')}")
+
+        await asyncio.to_thread(check)
+        assert served.count > 0
+
+    async def test_tenant_ids(self, app: FastAPI, same: Callable[..., None]) -> None:
+        served = Served(app, list_tenant_ids)
+        values = st.none() | st.booleans() | st.integers(-3, 200) | TEXT | st.floats()
+        bodies = st.dictionaries(st.sampled_from(["limit", "after", "other"]), values)
+
+        @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(body=bodies | st.lists(values, max_size=2) | values, raw=st.none() | st.binary())
+        def check(body: object, raw: bytes | None) -> None:
+            content = raw if raw is not None else json.dumps(body).encode()
+            headers = {"Content-Type": "application/json"}
+            same("POST", "/v20241104/list-tenant-ids", content=content, headers=headers)
+
+        await asyncio.to_thread(check)
+        assert served.count > 0

@@ -320,8 +320,7 @@ async def authenticate_key(request: Request, key: str) -> AuthContext:
 def _noted(context: AuthContext) -> AuthContext:
     info = current_request()
     if info is not None and context.database is not None:
-        info.database_id = context.database.id
-        info.schema = context.database.schema_name
+        info.database_id = context.database.id  # for the log line and error bodies
     return context
 
 

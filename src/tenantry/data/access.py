@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from tenantry.auth.connection import RequestConnection
 from tenantry.auth.context import AuthContext, Caller
 from tenantry.auth.errors import (
     DatabaseNotReady,
@@ -20,7 +21,7 @@ from tenantry.auth.errors import (
 from tenantry.control.models import DatabaseStatus, Role
 from tenantry.db.base import TEMPLATE_SCHEMA
 from tenantry.db.migrate import head
-from tenantry.db.sessions import RequestConnection, TenantSession, bound_session
+from tenantry.db.sessions import TenantSession, bound_session
 from tenantry.errors import Conflict
 
 

@@ -22,9 +22,9 @@ from sqlalchemy import delete, func, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tenantry.auth.connection import RequestConnection
 from tenantry.auth.context import AuthContext, Caller
 from tenantry.control.models import IdempotencyRecord
-from tenantry.db.sessions import RequestConnection
 from tenantry.errors import BadRequest, Conflict, TenantryError
 
 HEADER = "Idempotency-Key"

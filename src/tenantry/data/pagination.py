@@ -14,15 +14,16 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar, TypeVarTuple
 
-from fastapi import Query, Request
+from fastapi import Depends, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, and_, or_
 from sqlalchemy.orm import QueryableAttribute
 
-from tenantry.context import current_request
+from tenantry.auth.context import Caller
 from tenantry.errors import BadRequest
 
 MAX_CURSOR_LENGTH = 512
+CURSOR_KEY = b"tenantry cursor key"
 MAC_BYTES = 16
 MAX_LIMIT = 100
 T = TypeVar("T")
@@ -54,17 +55,21 @@ class Page(BaseModel, Generic[T]):
 
 
 class Cursors:
-    """Signs and reads the cursors of one server (one secret)."""
+    """Signs and reads the cursors of one server (one secret), for one database's lists
+    once `bound` to it."""
 
-    def __init__(self, secret: str) -> None:
-        self._key = hmac.new(secret.encode(), b"tenantry cursor key", hashlib.sha256).digest()
+    def __init__(self, secret: str, *, key: bytes | None = None, database: str = "") -> None:
+        self._key = key or hmac.new(secret.encode(), CURSOR_KEY, hashlib.sha256).digest()
+        self._database = database
+
+    def bound(self, database: str | None) -> "Cursors":
+        """The cursors of `database`'s lists (None: the template's)."""
+        return Cursors("", key=self._key, database=database or "")
 
     def _mac(self, scope: str, payload: bytes) -> bytes:
-        """Bound to the list (`scope`) and to the caller's database: a cursor of another
-        database's list is not one of this list."""
-        info = current_request()
-        database = (info.database_id if info else None) or ""
-        message = scope.encode() + b"\0" + database.encode() + b"\0" + payload
+        """Bound to the list (`scope`) and to the database: a cursor of another database's
+        list is not one of this list."""
+        message = scope.encode() + b"\0" + self._database.encode() + b"\0" + payload
         return hmac.new(self._key, message, hashlib.sha256).digest()[:MAC_BYTES]
 
     def encode(self, scope: str, created_at: datetime, row_id: object) -> str:
@@ -114,9 +119,13 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def cursors(request: Request) -> Cursors:
-    found: Cursors = request.app.state.cursors
-    return found
+async def _signer(request: Request, caller: Caller) -> Cursors:
+    server: Cursors = request.app.state.cursors
+    return server.bound(caller.database.id if caller.database else None)
+
+
+Signer = Annotated[Cursors, Depends(_signer)]
+"""The cursors of the caller's database's lists."""
 
 
 def after(

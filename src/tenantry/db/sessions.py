@@ -12,10 +12,10 @@ token's family) commits in a short transaction of its own before the refusal is 
 """
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from typing import Annotated, Any, NewType
+from contextlib import asynccontextmanager, contextmanager, nullcontext
+from typing import Any, NewType
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from tenantry.context import current_request
@@ -94,23 +94,15 @@ def _session(connection: AsyncConnection) -> AsyncSession:
     )
 
 
-def _lane_of(request: Request) -> AsyncEngine | None:
-    """The lane of the caller's database, once the caller is known."""
-    info = current_request()
-    if info is not None and info.schema is not None:
-        lanes: Lanes = request.app.state.lanes
-        return lanes.of(info.schema)
-    return None
-
-
-async def _request_connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    lane = _lane_of(request)
-    if lane is None:
-        with one_control_connection():
-            async with _connection(request.app.state.engine) as connection:
-                yield connection
-    else:
-        async with _connection(lane) as connection:
+@asynccontextmanager
+async def request_transaction(
+    request: Request, engine: AsyncEngine, *, control: bool
+) -> AsyncIterator[AsyncConnection]:
+    """The request's one connection and transaction, on `engine` (the control plane's pool
+    when `control`, else a lane), committed when the block ends; then what waited for the
+    commit runs (`after_commit`)."""
+    with one_control_connection() if control else nullcontext():
+        async with _connection(engine) as connection:
             yield connection
     for callback in getattr(request.state, "after_commit", ()):
         callback()
@@ -129,9 +121,6 @@ async def _connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         yield connection
 
 
-RequestConnection = Annotated[AsyncConnection, Depends(_request_connection, scope="function")]
-
-
 @asynccontextmanager
 async def _unit_of_work(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
     """A session on `connection`, flushed when the block succeeds; never commits."""
@@ -143,12 +132,11 @@ async def _unit_of_work(connection: AsyncConnection) -> AsyncIterator[AsyncSessi
         await session.close()
 
 
-async def _control_session(connection: RequestConnection) -> AsyncIterator[ControlSession]:
+@asynccontextmanager
+async def control_session(connection: AsyncConnection) -> AsyncIterator[ControlSession]:
+    """A control-plane unit of work on the caller's connection and transaction."""
     async with _unit_of_work(connection) as session:
         yield ControlSession(session)
-
-
-ControlDB = Annotated[ControlSession, Depends(_control_session, scope="function")]
 
 
 @asynccontextmanager

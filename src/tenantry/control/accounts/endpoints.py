@@ -2,6 +2,7 @@
 
 from fastapi import Request
 
+from tenantry.auth.connection import ControlDB
 from tenantry.auth.context import RootOrManager, forget
 from tenantry.control.accounts import service
 from tenantry.control.accounts.schemas import (
@@ -11,7 +12,6 @@ from tenantry.control.accounts.schemas import (
     IndividualCreate,
     ServiceCreate,
 )
-from tenantry.db.sessions import ControlDB
 from tenantry.routing import Router
 
 router = Router(prefix="/v1/accounts", tags=["accounts"])

@@ -2,11 +2,11 @@
 
 from fastapi import Request
 
+from tenantry.auth.connection import ControlDB
 from tenantry.auth.context import AuthContext, RootOrManager, forget, token_service
 from tenantry.control.api_keys import service
 from tenantry.control.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyRead
 from tenantry.control.models import ApiKey
-from tenantry.db.sessions import ControlDB
 from tenantry.routing import Router
 
 router = Router(prefix="/v1/api-keys", tags=["api keys"])

@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from tenantry.auth.connection import ControlDB
 from tenantry.auth.context import Caller, auth_cache, bearer_scheme, token_service
 from tenantry.auth.errors import AuthenticationRequired, InvalidCredentials
 from tenantry.auth.tokens import InvalidToken
@@ -23,7 +24,7 @@ from tenantry.control.auth.throttle import (
     RegistrationThrottle,
     client_address,
 )
-from tenantry.db.sessions import ControlDB, after_commit
+from tenantry.db.sessions import after_commit
 from tenantry.routing import Router
 
 router = Router(prefix="/v1", tags=["auth"])

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import Query, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tenantry.auth.connection import ControlDB, RequestConnection
 from tenantry.auth.context import AuthContext, BackendOrAbove, RootOrManager, forget
 from tenantry.control.auth.service import summary
 from tenantry.control.databases import service
@@ -20,7 +21,7 @@ from tenantry.control.databases.schemas import (
 from tenantry.control.models import Database, DatabaseStatus
 from tenantry.data.access import data_schema
 from tenantry.data.counters import count_rows
-from tenantry.db.sessions import ControlDB, RequestConnection, bound_session
+from tenantry.db.sessions import bound_session
 from tenantry.errors import TenantryError
 from tenantry.routing import Router
 

@@ -1,10 +1,9 @@
 """Items and users, as the Crossing Minds API has them: `PUT|GET|DELETE
 /v1/{items|users}/{id}/`, `PUT|GET /v1/{items|users}-bulk/`."""
 
-import re
 from typing import Annotated
 
-from fastapi import Path, Query, Request
+from fastapi import Path, Query
 
 from tenantry.data.access import DataReader, DataWriter
 from tenantry.data.catalog import service
@@ -20,11 +19,10 @@ from tenantry.data.catalog.schemas import (
     UserWrite,
 )
 from tenantry.data.catalog.service import ITEMS, USERS
-from tenantry.data.pagination import MAX_CURSOR_LENGTH, cursors
-from tenantry.routing import Router
+from tenantry.data.pagination import MAX_CURSOR_LENGTH, Signer
+from tenantry.routing import Router, body_limit
 
 router = Router(prefix="/v1", tags=["items and users"])
-BULK_PATH = re.compile(r"/v1/(items|users|ratings)-bulk/?")  # takes larger bodies
 MAX_AMOUNT = 5000
 
 ItemId = Annotated[str, Path(max_length=200, description="An id of the item_id_type.")]
@@ -55,6 +53,7 @@ async def delete_item(item_id: ItemId, session: DataWriter, ids: Ids) -> None:
 
 
 @router.put("/items-bulk/", status_code=204)
+@body_limit("max_bulk_body_bytes")
 async def put_items(body: ItemsBulkWrite, session: DataWriter, ids: Ids) -> None:
     """Create or replace up to 10,000 items at once."""
     await service.put_bulk(session, ITEMS, ids.item, body.items, body.items_m2m)
@@ -62,10 +61,9 @@ async def put_items(body: ItemsBulkWrite, session: DataWriter, ids: Ids) -> None
 
 @router.get("/items-bulk/")
 async def list_items(
-    session: DataReader, ids: Ids, request: Request, amt: Amount = 300, cursor: NextCursor = None
+    session: DataReader, ids: Ids, signer: Signer, amt: Amount = 300, cursor: NextCursor = None
 ) -> ItemsPage:
     """Items in the order of their ids, a page at a time."""
-    signer = cursors(request)
     rows, next_cursor = await service.page(
         session, ITEMS, ids.item, signer, cursor=cursor, amount=amt
     )
@@ -91,6 +89,7 @@ async def delete_user(user_id: UserId, session: DataWriter, ids: Ids) -> None:
 
 
 @router.put("/users-bulk/", status_code=204)
+@body_limit("max_bulk_body_bytes")
 async def put_users(body: UsersBulkWrite, session: DataWriter, ids: Ids) -> None:
     """Create or replace up to 10,000 users at once."""
     await service.put_bulk(session, USERS, ids.user, body.users, body.users_m2m)
@@ -98,10 +97,9 @@ async def put_users(body: UsersBulkWrite, session: DataWriter, ids: Ids) -> None
 
 @router.get("/users-bulk/")
 async def list_users(
-    session: DataReader, ids: Ids, request: Request, amt: Amount = 300, cursor: NextCursor = None
+    session: DataReader, ids: Ids, signer: Signer, amt: Amount = 300, cursor: NextCursor = None
 ) -> UsersPage:
     """Users in the order of their ids, a page at a time."""
-    signer = cursors(request)
     rows, next_cursor = await service.page(
         session, USERS, ids.user, signer, cursor=cursor, amount=amt
     )

@@ -1,7 +1,6 @@
 """Documents and their tenant ids, as the documents API (version 2024-11-04) has them:
 every success is a 200, and every object carries the `livemode` of the caller's database."""
 
-import re
 from typing import Annotated
 
 from fastapi import Depends, Path, Request, Response
@@ -10,10 +9,7 @@ from tenantry.auth.context import AuthContext, Caller
 from tenantry.data.access import DataReader, DataWriter, ReadSchema
 from tenantry.data.documents import service
 from tenantry.data.documents.schemas import (
-    DEFAULT_TENANT_IDS,
     ID_PATTERN,
-    MAX_AFTER,
-    MAX_TENANT_IDS,
     BrowseRequest,
     DocumentCreate,
     DocumentDeleted,
@@ -23,9 +19,8 @@ from tenantry.data.documents.schemas import (
     ListTenantIds,
     TenantIdsResult,
 )
-from tenantry.data.hot import HotRead, json_object
 from tenantry.data.idempotency import IdempotencyOptional
-from tenantry.routing import Router
+from tenantry.routing import Router, hot
 
 router = Router(prefix="/v20241104", tags=["documents"])
 
@@ -89,6 +84,7 @@ async def delete_document(
 
 
 @router.post("/list-tenant-ids", response_model=TenantIdsResult)
+@hot
 async def list_tenant_ids(
     body: ListTenantIds, schema: ReadSchema, request: Request, livemode: Livemode
 ) -> Response:
@@ -99,20 +95,3 @@ async def list_tenant_ids(
         lanes, schema, after=body.after, limit=body.limit, livemode=livemode
     )
     return Response(page, media_type="application/json")
-
-
-async def _hot_list_tenant_ids(request: Request, context: AuthContext, schema: str) -> Response:
-    body = await json_object(request, {"limit", "after"})
-    limit, after = body.get("limit", DEFAULT_TENANT_IDS), body.get("after")
-    if type(limit) is not int or not 1 <= limit <= MAX_TENANT_IDS:
-        raise ValueError("left to the application")
-    if after is not None and (type(after) is not str or not 1 <= len(after) <= MAX_AFTER):
-        raise ValueError("left to the application")
-    lanes = request.app.state.lanes
-    page = await service.tenant_ids_json(
-        lanes, schema, after=after, limit=limit, livemode=livemode_of(context)
-    )
-    return Response(page, media_type="application/json")
-
-
-HOT_READS = [HotRead(re.compile(r"/v20241104/list-tenant-ids/?"), _hot_list_tenant_ids, "POST")]

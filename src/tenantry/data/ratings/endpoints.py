@@ -2,12 +2,12 @@
 
 from typing import Annotated
 
-from fastapi import Query, Request
+from fastapi import Query
 
 from tenantry.data.access import DataReader, DataWriter
 from tenantry.data.catalog.endpoints import Amount, ItemId, NextCursor, UserId
 from tenantry.data.catalog.ids import Ids
-from tenantry.data.pagination import cursors
+from tenantry.data.pagination import Signer
 from tenantry.data.ratings import service
 from tenantry.data.ratings.schemas import (
     RatingsBulkWrite,
@@ -16,7 +16,7 @@ from tenantry.data.ratings.schemas import (
     UserRatingsPage,
     UserRatingsWrite,
 )
-from tenantry.routing import Router
+from tenantry.routing import Router, body_limit
 
 router = Router(prefix="/v1", tags=["ratings"])
 MAX_PAGE = 1_000_000
@@ -63,6 +63,7 @@ async def delete_user_ratings(user_id: UserId, session: DataWriter, ids: Ids) ->
 
 
 @router.put("/ratings-bulk/", status_code=204)
+@body_limit("max_bulk_body_bytes")
 async def put_ratings(body: RatingsBulkWrite, session: DataWriter, ids: Ids) -> None:
     """Create or replace up to 20,000 ratings at once; all users and items must exist."""
     await service.put_bulk(session, ids, body.ratings)
@@ -70,10 +71,8 @@ async def put_ratings(body: RatingsBulkWrite, session: DataWriter, ids: Ids) -> 
 
 @router.get("/ratings-bulk/")
 async def list_ratings(
-    session: DataReader, ids: Ids, request: Request, amt: Amount = 300, cursor: NextCursor = None
+    session: DataReader, ids: Ids, signer: Signer, amt: Amount = 300, cursor: NextCursor = None
 ) -> RatingsPage:
     """Every rating, by user then item, a page at a time."""
-    ratings, next_cursor = await service.page(
-        session, ids, cursors(request), cursor=cursor, amount=amt
-    )
+    ratings, next_cursor = await service.page(session, ids, signer, cursor=cursor, amount=amt)
     return RatingsPage(ratings=ratings, has_next=next_cursor is not None, next_cursor=next_cursor)

@@ -1,39 +1,38 @@
 """Spaces, as the spaces API documents them."""
 
 import asyncio
-import re
 import uuid
 from typing import Annotated
 
 from fastapi import Header, Request, Response
-from pydantic import TypeAdapter
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
-from tenantry.auth.context import AuthContext
 from tenantry.config import Settings
 from tenantry.data.access import DataReader, DataWriter, ReadSchema
-from tenantry.data.hot import HotRead, page_parameters
 from tenantry.data.idempotency import IdempotencyOptional
-from tenantry.data.pagination import Cursor, Limit, cursors
+from tenantry.data.pagination import Cursor, Limit, Signer
 from tenantry.data.spaces import images, service
 from tenantry.data.spaces.images import FORMATS, InvalidImage
 from tenantry.data.spaces.schemas import SpaceCreate, SpacePage, SpaceRead, SpaceUpdate
-from tenantry.routing import Router
+from tenantry.routing import Router, body_limit, hot
 
 router = Router(prefix="/v1/spaces", tags=["spaces"])
 DEFAULT_LIMIT = 20
-BACKGROUND_PATH = re.compile(r"/v1/spaces/[^/]+/background/?")  # takes larger bodies
 CACHE_CONTROL = "private, max-age=0, must-revalidate"
-SPACE_ID = TypeAdapter(uuid.UUID)  # as the routes read `space_id`: uuid.UUID() reads more
 
 
 @router.get("", response_model=SpacePage)
+@hot
 async def list_spaces(
-    schema: ReadSchema, request: Request, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    schema: ReadSchema,
+    signer: Signer,
+    request: Request,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Response:
     """List spaces, oldest first, a page at a time."""
-    lanes, signer = request.app.state.lanes, cursors(request)
+    lanes = request.app.state.lanes
     body = await service.page_json(lanes, signer, schema, cursor=cursor, limit=limit)
     return Response(body, media_type="application/json")
 
@@ -47,25 +46,11 @@ async def create_space(
 
 
 @router.get("/{space_id}", response_model=SpaceRead)
+@hot
 async def get_space(space_id: uuid.UUID, schema: ReadSchema, request: Request) -> Response:
     """One space."""
     body = await service.get_json(request.app.state.lanes, schema, space_id)
     return Response(body, media_type="application/json")
-
-
-async def _hot_list_spaces(request: Request, _: AuthContext, schema: str) -> Response:
-    limit, cursor = page_parameters(request, DEFAULT_LIMIT)
-    return await list_spaces(schema, request, limit, cursor)
-
-
-async def _hot_get_space(request: Request, _: AuthContext, schema: str, space_id: str) -> Response:
-    return await get_space(SPACE_ID.validate_python(space_id), schema, request)
-
-
-HOT_READS = [
-    HotRead(re.compile(r"/v1/spaces/?"), _hot_list_spaces),
-    HotRead(re.compile(r"/v1/spaces/([^/]+)/?"), _hot_get_space),
-]
 
 
 @router.patch("/{space_id}")
@@ -140,6 +125,7 @@ async def _image_bytes(request: Request) -> bytes:
         415: {"description": "Not an image."},
     },
 )
+@body_limit("max_image_bytes")
 async def put_space_background(
     space_id: uuid.UUID, request: Request, session: DataWriter
 ) -> SpaceRead:

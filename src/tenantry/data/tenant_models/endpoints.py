@@ -2,11 +2,11 @@
 
 import uuid
 
-from fastapi import Request, Response
+from fastapi import Response
 
 from tenantry.data.access import DataReader, DataWriter
 from tenantry.data.idempotency import IdempotencyRequired
-from tenantry.data.pagination import Cursor, Limit, cursors
+from tenantry.data.pagination import Cursor, Limit, Signer
 from tenantry.data.tenant_models import service
 from tenantry.data.tenant_models.schemas import (
     TenantModelCreate,
@@ -21,10 +21,10 @@ router = Router(prefix="/v1/tenant/models", tags=["tenant models"])
 
 @router.get("")
 async def list_tenant_models(
-    session: DataReader, request: Request, limit: Limit = 20, cursor: Cursor = None
+    session: DataReader, signer: Signer, limit: Limit = 20, cursor: Cursor = None
 ) -> TenantModelPage:
     """List tenant models, oldest first, a page at a time."""
-    rows, meta = await service.page(session, cursors(request), cursor=cursor, limit=limit)
+    rows, meta = await service.page(session, signer, cursor=cursor, limit=limit)
     return TenantModelPage(data=[TenantModelRead.model_validate(row) for row in rows], meta=meta)
 
 
