@@ -1,40 +1,42 @@
-"""SQL of spaces and their background images, in the caller's schema."""
+"""SQL of spaces and their background images, in the caller's schema.
+
+A space is read by one query: every column of `spaces` under its own name, and whether
+it has a background (`COLUMNS`). The sessions run it, the hot reads send it to the driver
+as compiled here, and writes return the same columns: a column added to the model is read
+on every path with no other edit.
+"""
 
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, exists, select
+from sqlalchemy import Table, bindparam, delete, exists, insert, select, tuple_, update
 
 from tenantry.data.models import Space, SpaceBackground
 from tenantry.db.engine import Lanes
 from tenantry.db.sessions import TenantSession, fetch_row, fetch_rows
+from tenantry.db.statements import for_driver
 
 HAS_BACKGROUND = exists().where(SpaceBackground.space_id == Space.space_id).label("has_background")
+SPACES: Table = Space.__table__  # type: ignore[assignment]  # declarative tables are Tables
+COLUMNS = [*SPACES.columns, HAS_BACKGROUND]
+READ = select(*COLUMNS)
+BY_ID = READ.where(Space.space_id == bindparam("space_id"))
+ORDER = (Space.created_at, Space.space_id)
+FIRST = READ.order_by(*ORDER).limit(bindparam("limit"))
+AFTER = FIRST.where(tuple_(*ORDER) > tuple_(bindparam("at"), bindparam("after")))
+ONE_FOR_DRIVER, FIRST_FOR_DRIVER, AFTER_FOR_DRIVER = map(for_driver, (BY_ID, FIRST, AFTER))
 
 
-async def get(session: TenantSession, space_id: uuid.UUID) -> Row[Space, bool] | None:
-    query = select(Space, HAS_BACKGROUND).where(Space.space_id == space_id)
-    return (await session.execute(query)).one_or_none()
-
-
-COLUMNS = """
-    s.space_id, s.name, s.description, s.metadata, s.created_at, s.updated_at,
-    EXISTS (SELECT FROM {schema}.space_backgrounds b WHERE b.space_id = s.space_id)
-        AS has_background
-"""
-# {schema} is filled in by `in_schema`, which quotes a validated name: no input reaches it.
-ONE = f"SELECT {COLUMNS} FROM {{schema}}.spaces s WHERE s.space_id = $1"  # noqa: S608
-FIRST = f"SELECT {COLUMNS} FROM {{schema}}.spaces s ORDER BY s.created_at, s.space_id LIMIT $1"  # noqa: S608
-AFTER = f"""
-    SELECT {COLUMNS} FROM {{schema}}.spaces s WHERE (s.created_at, s.space_id) > ($2, $3)
-    ORDER BY s.created_at, s.space_id LIMIT $1
-"""  # noqa: S608
+async def get(session: TenantSession, space_id: uuid.UUID) -> dict[str, Any] | None:
+    row = (await session.execute(BY_ID, {"space_id": space_id})).mappings().one_or_none()
+    return dict(row) if row is not None else None
 
 
 async def one(lanes: Lanes, schema: str, space_id: uuid.UUID) -> Any:
     """One space of `schema` as a driver row, or None: a single round trip."""
-    return await fetch_row(lanes, ONE, schema, space_id)
+    statement = ONE_FOR_DRIVER
+    return await fetch_row(lanes, statement.sql, schema, *statement.arguments(space_id=space_id))
 
 
 async def rows_after(
@@ -42,8 +44,34 @@ async def rows_after(
 ) -> list[Any]:
     """Up to `limit` spaces of `schema` after `key`, as driver rows: a single round trip."""
     if key is None:
-        return await fetch_rows(lanes, FIRST, schema, limit)
-    return await fetch_rows(lanes, AFTER, schema, limit, *key)
+        first = FIRST_FOR_DRIVER
+        return await fetch_rows(lanes, first.sql, schema, *first.arguments(limit=limit))
+    at, after = key
+    statement = AFTER_FOR_DRIVER
+    arguments = statement.arguments(limit=limit, at=at, after=after)
+    return await fetch_rows(lanes, statement.sql, schema, *arguments)
+
+
+async def add(session: TenantSession, values: dict[str, Any]) -> dict[str, Any]:
+    """Insert a space; the space as `COLUMNS` reads it (a new one has no background)."""
+    query = insert(SPACES).values(values).returning(*SPACES.columns)
+    row = (await session.execute(query)).mappings().one()
+    return {**row, "has_background": False}
+
+
+async def change(
+    session: TenantSession, space_id: uuid.UUID, values: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Change a space's columns; the space after, or None if there is none."""
+    query = update(SPACES).where(Space.space_id == space_id).values(values).returning(*COLUMNS)
+    row = (await session.execute(query)).mappings().one_or_none()
+    return dict(row) if row is not None else None
+
+
+async def remove(session: TenantSession, space_id: uuid.UUID) -> bool:
+    """Delete a space (its background goes with it); whether there was one."""
+    query = delete(SPACES).where(Space.space_id == space_id).returning(Space.space_id)
+    return (await session.execute(query)).first() is not None
 
 
 async def background(session: TenantSession, space_id: uuid.UUID) -> SpaceBackground | None:

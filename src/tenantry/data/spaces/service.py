@@ -3,8 +3,7 @@
 import uuid
 from typing import Any
 
-from tenantry.data.common import add
-from tenantry.data.models import Space, SpaceBackground
+from tenantry.data.models import SpaceBackground
 from tenantry.data.pagination import Cursors, page_of
 from tenantry.data.spaces import repository
 from tenantry.data.spaces.images import CheckedImage
@@ -14,7 +13,6 @@ from tenantry.db.sessions import TenantSession
 from tenantry.errors import NotFound
 
 SCOPE = "spaces"
-FIELDS = {"metadata": "extra"}  # API name -> attribute
 
 
 class SpaceNotFound(NotFound):
@@ -25,18 +23,6 @@ class SpaceNotFound(NotFound):
 class BackgroundNotFound(NotFound):
     code = "BACKGROUND_NOT_FOUND"
     default_detail = "This space has no background image."
-
-
-def read(space: Space, has_background: bool) -> SpaceRead:
-    return SpaceRead(
-        space_id=space.space_id,
-        name=space.name,
-        description=space.description,
-        metadata=space.extra,
-        has_background=has_background,
-        created_at=space.created_at,
-        updated_at=space.updated_at,
-    )
 
 
 async def page_json(
@@ -58,32 +44,23 @@ async def get_json(lanes: Lanes, schema: str, space_id: uuid.UUID) -> bytes:
     return SpaceRead.model_construct(**row).model_dump_json().encode()
 
 
-def _attributes(values: dict[str, Any]) -> dict[str, Any]:
-    return {FIELDS.get(name, name): value for name, value in values.items()}
-
-
 async def create(session: TenantSession, values: dict[str, Any]) -> SpaceRead:
-    return read(await add(session, Space(**_attributes(values))), False)
+    return SpaceRead.model_validate(await repository.add(session, values))
 
 
 async def update(session: TenantSession, space_id: uuid.UUID, changes: dict[str, Any]) -> SpaceRead:
-    row = await repository.get(session, space_id)
+    if changes:
+        row = await repository.change(session, space_id, changes)
+    else:
+        row = await repository.get(session, space_id)
     if row is None:
         raise SpaceNotFound
-    space, has_background = row
-    for attribute, value in _attributes(changes).items():
-        setattr(space, attribute, value)
-    await session.flush()
-    await session.refresh(space)
-    return read(space, has_background)
+    return SpaceRead.model_validate(row)
 
 
 async def delete(session: TenantSession, space_id: uuid.UUID) -> None:
-    row = await repository.get(session, space_id)
-    if row is None:
+    if not await repository.remove(session, space_id):
         raise SpaceNotFound
-    await session.delete(row[0])
-    await session.flush()
 
 
 async def set_background(
@@ -98,7 +75,7 @@ async def set_background(
         session.add(stored)
     stored.content_type, stored.sha256, stored.data = image.content_type, image.sha256, image.data
     await session.flush()
-    return read(row[0], True)
+    return SpaceRead.model_validate(row | {"has_background": True})
 
 
 async def delete_background(session: TenantSession, space_id: uuid.UUID) -> None:
