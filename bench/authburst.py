@@ -13,7 +13,7 @@ every 10 ms and logs in once a second, first alone (its idle figures), then duri
 burst. `--src` serves another checkout's `src` (say, the code before a change), so two
 runs compare; each run's figures are kept under its `--label` in the results.
 
-Target (DESIGN.md): the bystander's logins under 1 s, its hot reads' p95 under 3x idle,
+Target: the bystander's logins under 1 s, its hot reads' p95 under 3x idle,
 no 5xx anywhere.
 """
 

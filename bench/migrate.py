@@ -3,7 +3,7 @@ django-tenants' `migrate_schemas` on the same tables, same migration, in the sam
 
     python -m bench migrate [--sizes 1000,10000] [--peer-size 1000] [--concurrency 4]
 
-Targets (DESIGN.md): 10,000 schemas <= 60 s; no-op run over 10,000 <= 5 s; >= 20x
+Targets: 10,000 schemas <= 60 s; no-op run over 10,000 <= 5 s; >= 20x
 django-tenants on the same schema count.
 """
 

@@ -3,7 +3,7 @@
 
     python -m bench provisioning [--present 0,1000,10000] [--creations 100] [--pool 4]
 
-Target (DESIGN.md): p50 <= 50 ms, p99 <= 200 ms with 10,000 databases present.
+Target: p50 <= 40 ms, p99 <= 100 ms with 10,000 databases present.
 """
 
 import argparse
@@ -157,7 +157,7 @@ def main() -> None:
             "warm_pool_size": args.pool,
             "gap_seconds": args.gap,
             "poll_interval_seconds": POLL_INTERVAL,
-            "targets": {"p50_ms": 50, "p99_ms": 200, "present": 10000},
+            "targets": {"p50_ms": 40, "p99_ms": 100, "present": 10000},
         },
     )
     print(f"wrote {path}")

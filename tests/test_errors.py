@@ -7,27 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tenantry.errors import PROBLEM_JSON
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status
-    assert response.headers["content-type"] == PROBLEM_JSON
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["type"] == f"urn:tenantry:problem:{code.lower().replace('_', '-')}"
-    assert body["title"]
-    assert body["detail"]
-    assert body["error_data"]["name"] == code
-    assert isinstance(body["error_code"], int)
-    assert body["error_name"]
-    assert body["request_id"] == response.headers["x-request-id"]
-    if code == "VALIDATION_ERROR":
-        assert "errors" in body
-    if status != 400:
-        assert "errors" not in body
-    return body
+from tests.utils.problems import assert_problem
 
 
 class TestNotFoundAndMethod:

@@ -5,8 +5,9 @@ import httpx
 import pytest
 
 from tenantry.app import create_app
-from tests.conftest import create_database, drop_database, make_settings
-from tests.test_errors import assert_problem
+from tests.utils.postgres import create_database, drop_database
+from tests.utils.problems import assert_problem
+from tests.utils.settings import make_settings
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:

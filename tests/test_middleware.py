@@ -9,7 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from tenantry.middleware import RequestContextMiddleware
-from tests.control.conftest import register, wait_for_status
+from tests.utils.factories import ready_org
 
 
 class TestEveryResponse:
@@ -41,9 +41,7 @@ class TestEveryResponse:
             assert "frame-ancestors 'none'" in policy
 
     async def test_hot_reads_too(self, client: httpx.AsyncClient) -> None:
-        registration = await register(client)
-        key = {"X-API-Key": registration.api_key}
-        await wait_for_status(client, key)
+        _, key = await ready_org(client)
         response = await client.get("/v1/spaces", headers=key)
         assert response.status_code == 200
         assert response.headers["x-content-type-options"] == "nosniff"

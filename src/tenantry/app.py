@@ -24,7 +24,6 @@ from tenantry.control.databases import endpoints as databases_endpoints
 from tenantry.control.provisioning.worker import Worker
 from tenantry.data.catalog import endpoints as catalog_endpoints
 from tenantry.data.documents import endpoints as documents_endpoints
-from tenantry.data.idempotency import add_replay_handler
 from tenantry.data.pagination import Cursors
 from tenantry.data.ratings import endpoints as ratings_endpoints
 from tenantry.data.spaces import endpoints as spaces_endpoints
@@ -34,6 +33,7 @@ from tenantry.docs import add_docs, document_problems
 from tenantry.errors import add_error_handlers
 from tenantry.fair import FairGate
 from tenantry.hot import HotReads
+from tenantry.idempotency import add_replay_handler
 from tenantry.logs import configure_logging
 from tenantry.middleware import RequestContextMiddleware
 from tenantry.routing import body_limits

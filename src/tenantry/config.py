@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from tenantry.auth.rate_limits import parse_limit
+from tenantry.kernel.rate_limits import parse_limit
 
 MIN_SECRET_LENGTH = 32
 WEAK_SECRETS = frozenset({"changethis", "changeme", "secret", "dev", "development", "tenantry"})

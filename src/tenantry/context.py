@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tenantry.auth.rate_limits import Usage
+    from tenantry.kernel.rate_limits import Usage
 
 
 @dataclass

@@ -24,10 +24,10 @@ from tenantry.admin import docs_auth
 from tenantry.auth.context import authenticate
 from tenantry.data.access import DataReader, DataWriter, ReadSchema
 from tenantry.data.catalog.ids import Ids
-from tenantry.data.idempotency import IdempotencyOptional, IdempotencyRequired
+from tenantry.idempotency import IdempotencyOptional, IdempotencyRequired
+from tenantry.kernel.versions import V20241104
 
 ASSETS = "/docs/assets"
-DOCUMENTS_VERSION = "v20241104"
 # Swagger UI would ask validator.swagger.io to check the document of a public host.
 SWAGGER_UI = {"validatorUrl": None, "persistAuthorization": True, "tryItOutEnabled": False}
 
@@ -49,7 +49,7 @@ padding:0 1rem;color:#222}}a{{color:#0b5cad}}li{{margin:.3rem 0}}</style></head>
 <li><a href="/docs">API documentation</a> (Swagger UI: try the requests)</li>
 <li><a href="/redoc">API reference</a> (ReDoc)</li>
 <li><a href="/openapi.json">OpenAPI document</a>, and the documents API's own:
-<a href="/{documents}/openapi.json">/{documents}/openapi.json</a></li>
+<a href="{documents}/openapi.json">{documents}/openapi.json</a></li>
 <li><a href="/healthz">/healthz</a> (the process is up) and
 <a href="/readyz">/readyz</a> (its database is reachable and migrated)</li>
 </ul></body></html>
@@ -57,8 +57,8 @@ padding:0 1rem;color:#222}}a{{color:#0b5cad}}li{{margin:.3rem 0}}</style></head>
 
 
 def add_docs(app: FastAPI) -> None:
-    """`/`, `/docs`, `/redoc`, their assets, and `/v20241104/openapi.json`. The app must
-    be made with `docs_url=None, redoc_url=None`."""
+    """`/`, `/docs`, `/redoc`, their assets, and the documents API's own OpenAPI document
+    (`{V20241104}/openapi.json`). The app must be made with `docs_url=None, redoc_url=None`."""
     static = resources.files("fastapi_offline") / "static"
     app.mount(ASSETS, StaticFiles(directory=str(static)), name="docs-assets")
     describe_problems(app)
@@ -71,7 +71,7 @@ def add_docs(app: FastAPI) -> None:
             version=app.version,
             summary=app.summary or "",
             assets=ASSETS,
-            documents=DOCUMENTS_VERSION,
+            documents=V20241104,
         )
         return HTMLResponse(page, headers=ONLY_THIS_SERVER)
 
@@ -110,15 +110,15 @@ def add_docs(app: FastAPI) -> None:
         page.headers.update(ONLY_THIS_SERVER)
         return page
 
-    @app.get(f"/{DOCUMENTS_VERSION}/openapi.json", include_in_schema=False)
+    @app.get(f"{V20241104}/openapi.json", include_in_schema=False)
     async def documents_openapi() -> JSONResponse:
         return JSONResponse(_documents_openapi(app))
 
 
 @cache
 def _documents_openapi(app: FastAPI) -> dict[str, Any]:
-    """The OpenAPI document of the routes under `/v20241104/`, as that API names it."""
-    prefix = f"/{DOCUMENTS_VERSION}/"
+    """The OpenAPI document of the routes under `V20241104`, as that API names it."""
+    prefix = f"{V20241104}/"
     document = dict(app.openapi())
     document["paths"] = {
         path: item for path, item in document["paths"].items() if path.startswith(prefix)
@@ -126,7 +126,7 @@ def _documents_openapi(app: FastAPI) -> dict[str, Any]:
     document["info"] = {
         **document["info"],
         "title": f"{app.title} documents API",
-        "version": DOCUMENTS_VERSION.removeprefix("v"),
+        "version": V20241104.removeprefix("/v"),
         "summary": "Documents and their tenant ids, as API version 2024-11-04 has them.",
     }
     return document

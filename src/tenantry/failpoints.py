@@ -1,6 +1,6 @@
 """Named points where tests stop the process dead, to prove that work survives a crash.
 
-`TENANTRY_FAILPOINTS=provision.copied,migrate.schema` makes the process kill itself with
+`TENANTRY_FAILPOINTS=provision.copied,drop.dropped` makes the process kill itself with
 SIGKILL on reaching one of those points. Unset (always, outside crash tests), a point costs
 one set lookup.
 """

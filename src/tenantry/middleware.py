@@ -14,7 +14,6 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tenantry.auth.rate_limits import Usage
 from tenantry.context import RequestInfo, enter_request, leave_request
 from tenantry.errors import (
     DatabaseUnavailable,
@@ -23,6 +22,7 @@ from tenantry.errors import (
     as_problem,
     problem_response,
 )
+from tenantry.kernel.rate_limits import Usage
 
 logger = logging.getLogger("tenantry.request")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")

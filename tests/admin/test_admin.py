@@ -12,15 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.admin.sessions import COOKIE, hash_token
 from tenantry.config import Settings
-from tenantry.control.models import Account, AdminSession
-from tests.admin.conftest import (
-    AdminBrowser,
-    Browsers,
-    database_id,
+from tenantry.models.control import Account, AdminSession
+from tests.utils.admin import AdminBrowser, Browsers
+from tests.utils.cli import tenantry
+from tests.utils.factories import (
+    PASSWORD,
+    Registration,
+    add_account,
     ready_registration,
+    space_names,
 )
-from tests.control.conftest import PASSWORD, Registration, space_names
-from tests.control.test_databases_cli import tenantry
 
 GENERIC = "Invalid credentials."
 
@@ -34,7 +35,7 @@ async def admin_sessions(engine: AsyncEngine, **where: str) -> int:
 
 
 async def logged_in(browser: AdminBrowser, registration: Registration) -> None:
-    response = await browser.login(registration.email, database_id(registration))
+    response = await browser.login(registration.email, registration.database_id)
     assert response.status_code == 302, response.text
 
 
@@ -54,7 +55,7 @@ class TestLogin:
     ) -> None:
         registration = await ready_registration(client)
         name = registration.body["database"]["name"]
-        for named in (database_id(registration), name, ""):
+        for named in (registration.database_id, name, ""):
             async with browsers() as browser:
                 response = await browser.login(registration.email, named)
                 assert response.status_code == 302, response.text
@@ -112,9 +113,9 @@ class TestLogin:
         registration = await ready_registration(client)
         other = await ready_registration(client, "other")
         attempts = [
-            (registration.email, database_id(registration), "wrong password 123"),
-            ("nobody." + registration.email, database_id(registration), PASSWORD),
-            (registration.email, database_id(other), PASSWORD),  # another org's database
+            (registration.email, registration.database_id, "wrong password 123"),
+            ("nobody." + registration.email, registration.database_id, PASSWORD),
+            (registration.email, other.database_id, PASSWORD),  # another org's database
             (registration.email, "no-such-database", PASSWORD),
         ]
         for email, database, password in attempts:
@@ -130,7 +131,7 @@ class TestLogin:
         registration = await ready_registration(client)
         async with browsers() as browser:
             page = await browser.client.get("/admin/login")
-            assert database_id(registration) not in page.text
+            assert registration.database_id not in page.text
             assert registration.body["database"]["name"] not in page.text
 
     async def test_a_login_post_without_its_token_is_refused(
@@ -178,17 +179,11 @@ class TestSession:
         self, client: httpx.AsyncClient, browsers: Browsers
     ) -> None:
         root = await ready_registration(client)
-        email = f"backend.{uuid.uuid4().hex[:8]}@example.com"
-        made = await client.post(
-            "/v1/accounts/individual/",
-            headers=root.bearer,
-            json={"email": email, "password": PASSWORD, "role": "backend"},
-        )
-        assert made.status_code == 201, made.text
+        made = await add_account(client, root.bearer, "backend")
         async with browsers() as browser:
-            assert (await browser.login(email, database_id(root))).status_code == 302
+            assert (await browser.login(made.email, root.database_id)).status_code == 302
             assert (await browser.client.get("/admin/space/list")).status_code == 200
-            gone = await client.delete(f"/v1/accounts/{made.json()['id']}/", headers=root.bearer)
+            gone = await client.delete(f"/v1/accounts/{made.id}/", headers=root.bearer)
             assert gone.status_code == 204, gone.text
             assert (await browser.client.get("/admin/space/list")).status_code == 302
 
@@ -198,7 +193,7 @@ class TestCsrf:
         self, client: httpx.AsyncClient, browsers: Browsers
     ) -> None:
         registration = await ready_registration(client)
-        key = {"X-API-Key": registration.api_key}
+        key = registration.key
         before = await space_names(client, key)
         async with browsers() as browser:
             await logged_in(browser, registration)
@@ -270,11 +265,11 @@ class TestBinding:
             await browser.client.delete(
                 f"/admin/space/delete?pks={space_id}", headers={"X-CSRF-Token": token}
             )
-            switched = await browser.post("/admin/switch", {"database_id": database_id(first)})
+            switched = await browser.post("/admin/switch", {"database_id": first.database_id})
             assert switched.status_code == 404
-            databases = await browser.client.get(f"/admin/database/details/{database_id(first)}")
+            databases = await browser.client.get(f"/admin/database/details/{first.database_id}")
             assert databases.status_code == 404
-        assert "first's secret" in await space_names(client, {"X-API-Key": first.api_key})
+        assert "first's secret" in await space_names(client, first.key)
 
     async def test_item_ids_read_and_written_as_the_api_has_them(
         self, client: httpx.AsyncClient, browsers: Browsers
@@ -303,7 +298,7 @@ class TestBinding:
                 {"user_id": user_id, "item_id": item_id, "rating": "8.5", "timestamp": ""},
             )
             assert rated.status_code == 302, rated.text
-        key = {"X-API-Key": registration.api_key}
+        key = registration.key
         read = await client.get(f"/v1/items/{item_id}/", headers=key)
         assert read.status_code == 200, read.text
         ratings = await client.get(f"/v1/users/{user_id}/ratings/", headers=key)
@@ -330,7 +325,7 @@ class TestBinding:
             )
             assert orphan.status_code == 400
             assert "refused" in orphan.text
-        names = await space_names(client, {"X-API-Key": registration.api_key})
+        names = await space_names(client, registration.key)
         assert "with a text file" not in names
 
 
@@ -355,7 +350,7 @@ class TestDocs:
             assert match is not None, page.text
             bearer = {"Authorization": f"Bearer {match[1]}"}
             whoami = (await client.get("/v1/whoami/", headers=bearer)).json()
-            assert whoami["database_id"] == database_id(registration)
+            assert whoami["database_id"] == registration.database_id
             await browser.client.get("/admin/logout")
             assert "preauthorizeApiKey" not in (await browser.client.get("/docs")).text
 
@@ -363,15 +358,9 @@ class TestDocs:
 class TestRoles:
     async def test_frontend_reads_only(self, client: httpx.AsyncClient, browsers: Browsers) -> None:
         root = await ready_registration(client)
-        email = f"frontend.{uuid.uuid4().hex[:8]}@example.com"
-        made = await client.post(
-            "/v1/accounts/individual/",
-            headers=root.bearer,
-            json={"email": email, "password": PASSWORD, "role": "frontend"},
-        )
-        assert made.status_code == 201, made.text
+        made = await add_account(client, root.bearer, "frontend")
         async with browsers() as browser:
-            assert (await browser.login(email, database_id(root))).status_code == 302
+            assert (await browser.login(made.email, root.database_id)).status_code == 302
             listed = await browser.client.get("/admin/space/list")
             assert listed.status_code == 200
             assert "/admin/space/create" not in listed.text
@@ -381,7 +370,7 @@ class TestRoles:
             assert (await browser.client.get("/admin/database/list")).status_code == 403
             keys = await browser.post("/admin/api-keys/new", {"name": "x", "role": "frontend"})
             assert keys.status_code == 403
-        names = await space_names(client, {"X-API-Key": root.api_key})
+        names = await space_names(client, root.key)
         assert "by frontend" not in names
 
     async def test_the_template_is_for_operators_only(

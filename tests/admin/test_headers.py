@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from tests.admin.conftest import CSRF_META, LOGIN_NONCE, database_id, ready_registration
-from tests.control.conftest import PASSWORD, Registration
+from tests.utils.admin import CSRF_META, LOGIN_NONCE
+from tests.utils.factories import PASSWORD, Registration, ready_registration
 
 EVIL = "http://evil.example"
 
@@ -28,7 +28,7 @@ async def log_in(client: httpx.AsyncClient, registration: Registration) -> httpx
     page = await client.get("/admin/login")
     nonce = LOGIN_NONCE.search(page.text)
     assert nonce is not None, page.text
-    form = {"email": registration.email, "password": PASSWORD, "client": database_id(registration)}
+    form = {"email": registration.email, "password": PASSWORD, "client": registration.database_id}
     return await client.post("/admin/login", data={**form, "csrf_token": nonce[1]})
 
 
@@ -67,7 +67,7 @@ class TestRedirects:
             assert_local(await evil.get("/admin/login"))
             form = {"name": "s", "description": "", "extra": "{}", "csrf_token": await csrf(evil)}
             assert_local(await evil.post("/admin/space/create", data=form))
-            form = {"database_id": database_id(registration), "csrf_token": await csrf(evil)}
+            form = {"database_id": registration.database_id, "csrf_token": await csrf(evil)}
             assert_local(await evil.post("/admin/switch", data=form))
             assert_local(await evil.get("/admin/logout"))
 

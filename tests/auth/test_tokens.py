@@ -9,8 +9,8 @@ import pytest
 from fastapi import FastAPI
 
 from tenantry.auth.tokens import AUDIENCE, ISSUER, InvalidToken, TokenService, TokenType
-from tests.control.conftest import register
-from tests.test_errors import assert_problem
+from tests.utils.factories import register
+from tests.utils.problems import assert_problem
 
 WRONG_TYPES: list[dict[str, object]] = [
     {"db": 5},

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.auth.cache import AuthCache
 from tenantry.auth.tokens import AUDIENCE, ISSUER
-from tests.control.conftest import PASSWORD, Clock, Registration, register
-from tests.test_errors import assert_problem
+from tests.utils.clock import Clock
+from tests.utils.factories import PASSWORD, Registration, register
+from tests.utils.problems import assert_problem
 
 
 class TestRegister:
@@ -67,7 +68,7 @@ class TestLogin:
     async def test_login_and_whoami(
         self, client: httpx.AsyncClient, registered: Registration
     ) -> None:
-        db_id = registered.body["database"]["id"]
+        db_id = registered.database_id
         response = await client.post(
             "/v1/login/individual/",
             json={"email": registered.email, "password": PASSWORD, "db_id": db_id},
@@ -155,7 +156,7 @@ class TestRefresh:
         assert response.status_code == 200
         second = response.json()["refresh_token"]
         assert second != first
-        assert response.json()["database"]["id"] == registered.body["database"]["id"]
+        assert response.json()["database"]["id"] == registered.database_id
         assert_problem(await self.refresh(client, first), 401, "INVALID_CREDENTIALS")
         assert_problem(await self.refresh(client, second), 401, "INVALID_CREDENTIALS")
 
@@ -298,7 +299,7 @@ class TestApiKeys:
     ) -> None:
         response = await client.get("/v1/whoami/", headers={header: registered.api_key})
         assert response.status_code == 200
-        assert response.json()["database_id"] == registered.body["database"]["id"]
+        assert response.json()["database_id"] == registered.database_id
         assert response.json()["role"] == "backend"
 
     async def test_create_list_revoke(

@@ -1,7 +1,6 @@
 """Each process remembers checked keys and tokens; a change anywhere reaches it."""
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -12,17 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tenantry.auth.api_keys import prefix_of
 from tenantry.auth.cache import APPLICATION_NAME, AuthCache, Listener
 from tenantry.auth.context import ANONYMOUS
-from tests.control.conftest import PausedWorker, Registration, register, wait_for_status
-from tests.test_errors import assert_problem
-
-WITHIN = 10.0  # seconds a notice may take to arrive on a loaded machine
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + WITHIN
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, f"never: {what}"
-        await asyncio.sleep(0.02)
+from tests.utils.factories import Registration, register, wait_for_status
+from tests.utils.polling import WITHIN, eventually
+from tests.utils.problems import assert_problem
+from tests.utils.worker import PausedWorker
 
 
 def cache_of(app: FastAPI) -> AuthCache:
@@ -31,6 +23,8 @@ def cache_of(app: FastAPI) -> AuthCache:
 
 
 async def ready(client: httpx.AsyncClient) -> Registration:
+    """A new organization whose database is ready (polled with a token: its API key is
+    never checked before the test checks it)."""
     registration = await register(client)
     await wait_for_status(client, registration.bearer)
     return registration
@@ -83,7 +77,7 @@ class TestRemembered:
         assert cache_of(app).get(("key", prefix_of(registration.api_key))) is None
         paused_worker.resume()
         await wait_for_status(client, registration.bearer)
-        spaces = await client.get("/v1/spaces", headers={"X-API-Key": registration.api_key})
+        spaces = await client.get("/v1/spaces", headers=registration.key)
         assert spaces.status_code == 200, spaces.text
 
 
@@ -109,7 +103,7 @@ class TestChangesElsewhere:
         await sql(
             engine,
             "DELETE FROM tenantry.databases WHERE id = :id",
-            id=registration.body["database"]["id"],
+            id=registration.database_id,
         )
         await eventually(lambda: refused(client, key), "the deleted database's key refused")
 

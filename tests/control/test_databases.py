@@ -13,50 +13,21 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.db.migrate import head
-from tests.control.conftest import (
-    PausedWorker,
-    Registration,
+from tests.utils.factories import (
+    DATABASE_EXAMPLE,
+    PASSWORD,
+    add_database,
     add_space,
     login_to,
+    make_api_key,
+    ready_registration,
     register,
     space_names,
     wait_for_status,
 )
-from tests.test_errors import assert_problem
-
-EXAMPLE = {
-    "name": "Example DB name",
-    "description": "Example DB longer description",
-    "item_id_type": "uuid",
-    "user_id_type": "uint32",
-}
-
-
-async def create(
-    client: httpx.AsyncClient, org: Registration, **fields: Any
-) -> tuple[str, dict[str, str]]:
-    """Create a database; return its id and a token logged to it."""
-    response = await client.post("/v1/databases/", headers=org.bearer, json=EXAMPLE | fields)
-    assert response.status_code == 201, response.text
-    db_id = response.json()["id"]
-    return db_id, await login_to(client, org.email, db_id)
-
-
-async def scalar(engine: AsyncEngine, sql: str, **params: object) -> Any:
-    async with engine.connect() as connection:
-        return (await connection.execute(text(sql), params)).scalar()
-
-
-async def schema_of(engine: AsyncEngine, db_id: str) -> str:
-    name: str = await scalar(
-        engine, "SELECT schema_name FROM tenantry.databases WHERE id = :id", id=db_id
-    )
-    return name
-
-
-async def schema_exists(engine: AsyncEngine, schema: str) -> bool:
-    found = await scalar(engine, "SELECT 1 FROM pg_namespace WHERE nspname = :s", s=schema)
-    return found is not None
+from tests.utils.problems import assert_problem
+from tests.utils.sql import scalar, schema_exists, schema_of
+from tests.utils.worker import PausedWorker
 
 
 class TestSeedFlow:
@@ -64,7 +35,7 @@ class TestSeedFlow:
 
     async def test_create_poll_current(self, client: httpx.AsyncClient) -> None:
         org = await register(client)
-        response = await client.post("/v1/databases/", headers=org.bearer, json=EXAMPLE)
+        response = await client.post("/v1/databases/", headers=org.bearer, json=DATABASE_EXAMPLE)
         assert response.status_code == 201
         assert set(response.json()) <= {"id", "warnings"}
         db_id = response.json()["id"]
@@ -78,7 +49,7 @@ class TestSeedFlow:
         assert current["status"] == "ready"
         assert current["counters"] == {"rating": 0, "user": 0, "item": 0}
         for field in ("name", "description", "item_id_type", "user_id_type"):
-            assert current[field] == EXAMPLE[field]
+            assert current[field] == DATABASE_EXAMPLE[field]
         assert current["session_id_type"] == "uuid"
         assert current["metadata"] == {}
         assert current["core_config"] == {}
@@ -87,7 +58,7 @@ class TestSeedFlow:
         self, client: httpx.AsyncClient, paused_worker: PausedWorker
     ) -> None:
         org = await register(client)
-        db_id, headers = await create(client, org)
+        db_id, headers = await add_database(client, org)
         await asyncio.sleep(0.2)
         assert await wait_for_status(client, headers, "pending") == {"status": "pending"}
         listed = (await client.get("/v1/databases/", headers=org.bearer)).json()
@@ -98,7 +69,7 @@ class TestSeedFlow:
     async def test_list_pages(self, client: httpx.AsyncClient) -> None:
         org = await register(client)
         for index in range(5):
-            await create(client, org, name=f"db {index}")
+            await add_database(client, org, name=f"db {index}")
         seen: list[str] = []
         pages = []
         page = 1
@@ -145,8 +116,8 @@ class TestSeedFlow:
 
     async def test_duplicate_name(self, client: httpx.AsyncClient) -> None:
         org = await register(client)
-        await create(client, org)
-        response = await client.post("/v1/databases/", headers=org.bearer, json=EXAMPLE)
+        await add_database(client, org)
+        response = await client.post("/v1/databases/", headers=org.bearer, json=DATABASE_EXAMPLE)
         body = assert_problem(response, 400, "DUPLICATED_DB_NAME")
         assert body["error_code"] == 42
         assert body["error_name"] == "DuplicatedError"
@@ -159,8 +130,8 @@ class TestSeedFlow:
 
     async def test_same_name_in_another_org(self, client: httpx.AsyncClient) -> None:
         first, second = await register(client), await register(client)
-        await create(client, first)
-        await create(client, second)
+        await add_database(client, first)
+        await add_database(client, second)
 
     @pytest.mark.parametrize(
         ("fields", "wrong"),
@@ -178,7 +149,9 @@ class TestSeedFlow:
         self, client: httpx.AsyncClient, fields: dict[str, Any], wrong: str
     ) -> None:
         org = await register(client)
-        response = await client.post("/v1/databases/", headers=org.bearer, json=EXAMPLE | fields)
+        response = await client.post(
+            "/v1/databases/", headers=org.bearer, json=DATABASE_EXAMPLE | fields
+        )
         body = assert_problem(response, 400, "VALIDATION_ERROR")
         assert set(body["errors"]) == {wrong}
 
@@ -190,7 +163,9 @@ class TestSeedFlow:
         self, client: httpx.AsyncClient, fields: dict[str, Any]
     ) -> None:
         org = await register(client)
-        response = await client.post("/v1/databases/", headers=org.bearer, json=EXAMPLE | fields)
+        response = await client.post(
+            "/v1/databases/", headers=org.bearer, json=DATABASE_EXAMPLE | fields
+        )
         assert_problem(response, 400, "UNSTORABLE_VALUE")
         listed = await client.get("/v1/databases/", headers=org.bearer)
         assert len(listed.json()["databases"]) == 1
@@ -200,14 +175,14 @@ class TestSeedFlow:
     )
     async def test_id_type_families(self, client: httpx.AsyncClient, id_type: str) -> None:
         org = await register(client)
-        _, headers = await create(client, org, item_id_type=id_type, user_id_type=id_type)
+        _, headers = await add_database(client, org, item_id_type=id_type, user_id_type=id_type)
         current = (await client.get("/v1/databases/current/", headers=headers)).json()
         assert current["item_id_type"] == current["user_id_type"] == id_type
 
     async def test_patch_merges(self, client: httpx.AsyncClient) -> None:
         org = await register(client)
         metadata = {"custom-int": 1, "custom-dict": {"a": 1, "b": 2}, "tags": ["x"]}
-        _, headers = await create(client, org, metadata=metadata)
+        _, headers = await add_database(client, org, metadata=metadata)
         response = await client.patch(
             "/v1/databases/current/",
             headers=headers,
@@ -234,7 +209,7 @@ class TestSeedFlow:
         org = await register(client)
         login = await client.post(
             "/v1/login/individual/",
-            json={"email": org.email, "password": "correct horse battery staple"},
+            json={"email": org.email, "password": PASSWORD},
         )
         headers = {"Authorization": f"Bearer {login.json()['token']}"}
         response = await client.get("/v1/databases/current/", headers=headers)
@@ -246,12 +221,11 @@ class TestSeedFlow:
 class TestDelete:
     async def test_delete_current(self, client: httpx.AsyncClient, engine: AsyncEngine) -> None:
         org = await register(client)
-        keep_id, keep = await create(client, org, name="keep")
-        doomed_id, doomed = await create(client, org, name="doomed")
+        keep_id, keep = await add_database(client, org, name="keep")
+        doomed_id, doomed = await add_database(client, org, name="doomed")
         await wait_for_status(client, keep)
         await wait_for_status(client, doomed)
-        key = await client.post("/v1/api-keys/", headers=doomed, json={"role": "backend"})
-        doomed_key = {"X-API-Key": key.json()["key"]}
+        doomed_key = await make_api_key(client, doomed)
         schema = await schema_of(engine, doomed_id)
         kept_schema = await schema_of(engine, keep_id)
         await add_space(client, keep, "kept")
@@ -276,7 +250,7 @@ class TestDelete:
         self, client: httpx.AsyncClient, engine: AsyncEngine, app: FastAPI
     ) -> None:
         org = await register(client)
-        db_id, headers = await create(client, org, name="short-lived")
+        db_id, headers = await add_database(client, org, name="short-lived")
         response = await client.delete("/v1/databases/current/", headers=headers)
         assert response.status_code == 204
         jobs = "SELECT count(*) FROM tenantry.jobs WHERE database_id = :id"
@@ -333,10 +307,9 @@ class TestRegistrationCopiesTheTemplate:
     @pytest.mark.usefixtures("template_rows")
     async def test_copy(self, client: httpx.AsyncClient, engine: AsyncEngine) -> None:
         local = f"jane.{uuid.uuid4().hex[:6]}"
-        org = await register(client, local=local)
-        headers = {"X-API-Key": org.api_key}
-        await wait_for_status(client, headers)
-        schema = await schema_of(engine, org.body["database"]["id"])
+        org = await ready_registration(client, local)
+        headers = org.key
+        schema = await schema_of(engine, org.database_id)
         assert schema.startswith(f"{local.replace('.', '_')}_")
         assert await space_names(client, headers) == ["demo space", "second space"]
         template_ids = "SELECT array_agg(space_id ORDER BY space_id) FROM {}.spaces"
@@ -362,7 +335,7 @@ class TestFailures:
         self, client: httpx.AsyncClient, engine: AsyncEngine, paused_worker: PausedWorker
     ) -> None:
         org = await register(client)
-        db_id, headers = await create(client, org)
+        db_id, headers = await add_database(client, org)
         schema = await schema_of(engine, db_id)
         await _run(engine, f'CREATE SCHEMA "{schema}"')  # in the way of the new schema
         try:
@@ -384,7 +357,7 @@ class TestFailures:
         self, client: httpx.AsyncClient, engine: AsyncEngine, paused_worker: PausedWorker
     ) -> None:
         org = await register(client)
-        _, headers = await create(client, org)
+        _, headers = await add_database(client, org)
         registry = "UPDATE tenantry.schemas SET version = :v WHERE name = 'public'"
         async with engine.begin() as connection:
             await connection.execute(text(registry), {"v": "0000"})

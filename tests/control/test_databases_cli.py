@@ -1,25 +1,12 @@
 """`tenantry databases list|show|create|delete`, with the API's rules."""
 
-import asyncio
 import json
 
 import httpx
-from click.testing import Result
-from typer.testing import CliRunner
 
-from tenantry.cli import app
 from tenantry.config import Settings
-from tests.control.conftest import register
-
-
-async def tenantry(settings: Settings, *args: str, answer: str | None = None) -> Result:
-    env = {
-        "TENANTRY_DATABASE_URL": settings.database_url,
-        "TENANTRY_SECRET_KEY": settings.secret,
-        "COLUMNS": "200",
-    }
-    runner = CliRunner()
-    return await asyncio.to_thread(runner.invoke, app, list(args), input=answer, env=env)
+from tests.utils.cli import tenantry
+from tests.utils.factories import register
 
 
 async def test_create_show_list_delete(client: httpx.AsyncClient, settings: Settings) -> None:

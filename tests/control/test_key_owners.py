@@ -1,26 +1,21 @@
 """Keys belong to an account: service accounts have keys of their own, a key never acts
 above its owner's role, and it dies with its owner."""
 
-import uuid
-
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from tenantry.control.models import ApiKey
 from tenantry.db.sessions import detached_session
-from tests.control.conftest import PASSWORD, Registration, add_space, register, wait_for_status
-from tests.test_errors import assert_problem
-
-
-async def _service_account(client: httpx.AsyncClient, org: Registration, role: str) -> str:
-    response = await client.post(
-        "/v1/accounts/service/",
-        headers=org.bearer,
-        json={"name": f"svc-{uuid.uuid4().hex[:8]}", "password": PASSWORD, "role": role},
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
+from tenantry.models.control import ApiKey
+from tests.utils.factories import (
+    Registration,
+    add_account,
+    add_service_account,
+    add_space,
+    register,
+    wait_for_status,
+)
+from tests.utils.problems import assert_problem
 
 
 async def _key(client: httpx.AsyncClient, org: Registration, **body: object) -> httpx.Response:
@@ -30,7 +25,7 @@ async def _key(client: httpx.AsyncClient, org: Registration, **body: object) -> 
 async def test_a_service_account_owns_its_keys(client: httpx.AsyncClient) -> None:
     org = await register(client)
     await wait_for_status(client, org.bearer)
-    service = await _service_account(client, org, "backend")
+    service = await add_service_account(client, org.bearer, "backend")
     created = await _key(client, org, role="backend", account_id=service, name="ingest")
     assert created.status_code == 201, created.text
     assert created.json()["account_id"] == service
@@ -46,7 +41,7 @@ async def test_a_service_account_owns_its_keys(client: httpx.AsyncClient) -> Non
 async def test_a_key_never_acts_above_its_owner(client: httpx.AsyncClient) -> None:
     org = await register(client)
     await wait_for_status(client, org.bearer)
-    service = await _service_account(client, org, "manager")
+    service = await add_service_account(client, org.bearer, "manager")
     created = await _key(client, org, role="manager", account_id=service)
     key = {"X-API-Key": created.json()["key"]}
     assert (await client.get("/v1/api-keys/", headers=key)).status_code == 200
@@ -63,22 +58,14 @@ async def test_a_key_never_acts_above_its_owner(client: httpx.AsyncClient) -> No
 
 async def test_owner_rules(client: httpx.AsyncClient) -> None:
     org, other = await register(client), await register(client)
-    backend = await _service_account(client, org, "backend")
+    backend = await add_service_account(client, org.bearer, "backend")
     response = await _key(client, org, role="manager", account_id=backend)
     assert_problem(response, 403, "ROLE_FORBIDDEN")
-    foreign = await _service_account(client, other, "backend")
+    foreign = await add_service_account(client, other.bearer, "backend")
     response = await _key(client, org, role="backend", account_id=foreign)
     assert_problem(response, 404, "ACCOUNT_NOT_FOUND")
-    person = await client.post(
-        "/v1/accounts/individual/",
-        headers=org.bearer,
-        json={
-            "email": f"p.{uuid.uuid4().hex[:8]}@example.com",
-            "password": PASSWORD,
-            "role": "backend",
-        },
-    )
-    response = await _key(client, org, role="backend", account_id=person.json()["id"])
+    person = await add_account(client, org.bearer, "backend", "p")
+    response = await _key(client, org, role="backend", account_id=person.id)
     body = assert_problem(response, 400, "BAD_REQUEST")
     assert set(body["errors"]) == {"account_id"}
 
@@ -88,7 +75,7 @@ async def test_a_key_made_with_a_key_belongs_to_the_makers_owner(
 ) -> None:
     org = await register(client)
     await wait_for_status(client, org.bearer)
-    service = await _service_account(client, org, "manager")
+    service = await add_service_account(client, org.bearer, "manager")
     first = await _key(client, org, role="manager", account_id=service)
     maker = {"X-API-Key": first.json()["key"]}
     second = await client.post("/v1/api-keys/", headers=maker, json={"role": "manager"})
@@ -114,6 +101,6 @@ async def test_a_key_with_no_owner_makes_no_keys(client: httpx.AsyncClient, app:
         await session.execute(  # as `tenantry keys create` makes them: no account behind it
             update(ApiKey).where(ApiKey.org_id == org.body["org_id"]).values(account_id=None)
         )
-    ownerless = {"X-API-Key": org.api_key}
+    ownerless = org.key
     response = await client.post("/v1/api-keys/", headers=ownerless, json={"role": "backend"})
     assert_problem(response, 403, "ROLE_FORBIDDEN")

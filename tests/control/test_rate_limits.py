@@ -15,15 +15,20 @@ from pydantic import ValidationError
 from tenantry.auth.rate_limits import RateLimiter, counters_for, rate_limiter
 from tenantry.config import Settings
 from tenantry.data.spaces.endpoints import get_space, list_spaces
-from tests.conftest import make_settings
-from tests.control.conftest import add_space, login_to, space_names
-from tests.data.test_tenant_models import ready_org
-from tests.e2e.test_rate_limits import REDIS_URL, redis_answers
-from tests.test_errors import assert_problem
+from tests.utils.factories import (
+    MODELS,
+    SPACES,
+    add_space,
+    login_to,
+    make_api_key,
+    ready_org,
+    space_names,
+)
 from tests.utils.hot import Served
+from tests.utils.problems import assert_problem
+from tests.utils.redis import REDIS_URL, redis_answers
+from tests.utils.settings import make_settings
 
-SPACES = "/v1/spaces"
-MODELS = "/v1/tenant/models"
 HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
 X_HEADERS = (
     "X-RateLimit-Limit",
@@ -95,7 +100,7 @@ class TestLimit:
         assert (await add_space(client, key, "allowed")).status_code == 201
         assert (await client.get(SPACES, headers=key)).status_code == 200
         assert_refused(await add_space(client, key, "refused"), 2)
-        bearer = await login_to(client, org.email, org.body["database"]["id"])
+        bearer = await login_to(client, org.email, org.database_id)
         assert await space_names(client, bearer) == ["allowed"]
 
     async def test_hot_reads_are_counted_and_refused(
@@ -126,9 +131,7 @@ class TestLimit:
         self, client: httpx.AsyncClient, set_limit: SetLimit
     ) -> None:
         org, key = await ready_org(client)
-        created = await client.post("/v1/api-keys/", headers=org.bearer, json={"role": "backend"})
-        assert created.status_code == 201, created.text
-        other = {"X-API-Key": created.json()["key"]}
+        other = await make_api_key(client, org.bearer)
         set_limit("1/minute")
         assert_usage(await client.get(MODELS, headers=key), 1, 0)
         assert_refused(await client.get(MODELS, headers=key), 1)
@@ -139,7 +142,7 @@ class TestLimit:
         self, client: httpx.AsyncClient, set_limit: SetLimit
     ) -> None:
         org, _ = await ready_org(client)
-        bearer = await login_to(client, org.email, org.body["database"]["id"])
+        bearer = await login_to(client, org.email, org.database_id)
         set_limit("1/minute")
         for _ in range(3):
             assert_unlimited(await client.get(SPACES, headers=bearer))

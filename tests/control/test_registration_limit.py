@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.app import create_app
 from tenantry.config import Settings
-from tests.conftest import make_settings
-from tests.control.conftest import PASSWORD
-from tests.e2e.test_rate_limits import REDIS_URL, redis_answers
-from tests.test_errors import assert_problem
+from tests.utils.factories import PASSWORD
+from tests.utils.problems import assert_problem
+from tests.utils.redis import REDIS_URL, redis_answers
+from tests.utils.settings import make_settings
 
 COUNTS = text(
     "SELECT (SELECT count(*) FROM tenantry.organizations), "

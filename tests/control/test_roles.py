@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from tests.control.conftest import PASSWORD, Registration, register
+from tests.utils.factories import PASSWORD, Registration, add_account, login_to, register
 
 ROLES = ["anonymous", "frontend", "backend", "manager", "root"]
 STAFF = {"manager", "root"}
@@ -56,32 +56,14 @@ async def _login(client: httpx.AsyncClient, org: Registration, role: str) -> dic
         return {}
     if role == "root":
         return org.bearer
-    email = f"{role}.{uuid.uuid4().hex[:8]}@example.com"
-    created = await client.post(
-        "/v1/accounts/individual/",
-        headers=org.bearer,
-        json={"email": email, "password": PASSWORD, "role": role},
-    )
-    assert created.status_code == 201, created.text
-    login = await client.post(
-        "/v1/login/individual/",
-        json={"email": email, "password": PASSWORD, "db_id": org.body["database"]["id"]},
-    )
-    return {"Authorization": f"Bearer {login.json()['token']}"}
+    account = await add_account(client, org.bearer, role)
+    return await login_to(client, account.email, org.database_id)
 
 
 async def _targets(client: httpx.AsyncClient, org: Registration) -> dict[str, str]:
-    other = await client.post(
-        "/v1/accounts/individual/",
-        headers=org.bearer,
-        json={
-            "email": f"t.{uuid.uuid4().hex[:8]}@example.com",
-            "password": PASSWORD,
-            "role": "backend",
-        },
-    )
+    other = await add_account(client, org.bearer, "backend", "t")
     key = await client.post("/v1/api-keys/", headers=org.bearer, json={"role": "frontend"})
-    return {"other": other.json()["id"], "key": key.json()["id"]}
+    return {"other": other.id, "key": key.json()["id"]}
 
 
 Call = Callable[[], Awaitable[httpx.Response]]

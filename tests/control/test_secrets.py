@@ -1,7 +1,6 @@
 """No password, API key or refresh token is stored or logged in plaintext."""
 
 import logging
-import os
 import shutil
 import subprocess
 import tempfile
@@ -15,8 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.embedded import EmbeddedPostgres, _binaries
-from tests.control.conftest import PASSWORD, register
-from tests.e2e.test_serve import Server
+from tests.utils.factories import PASSWORD, register
+from tests.utils.server import Server, environment
 
 
 async def test_no_plaintext_secret_in_the_database_or_logs(
@@ -68,9 +67,8 @@ def test_no_plaintext_secret_in_a_pg_dump_or_the_server_log() -> None:
     service, the admin panel's), failed ones, refreshes, new keys, data written with them —
     then `pg_dump` of its whole database (control plane, template, every database's schema)
     and the server's log: neither holds a password, key or token as sent."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TENANTRY_")}
     folder = Path(tempfile.mkdtemp(prefix="tenantry-secrets-"))  # not pruned by pytest
-    server = Server(folder / "data", env | {"TENANTRY_LOG_FORMAT": "json"})
+    server = Server(folder / "data", environment() | {"TENANTRY_LOG_FORMAT": "json"})
     server.start()
     try:
         secrets, email = _full_session(server.url)

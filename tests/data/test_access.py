@@ -5,9 +5,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.db.migrate import head
-from tests.control.conftest import add_space, register, space_names, wait_for_status
-from tests.control.test_auth_cache import eventually
-from tests.test_errors import assert_problem
+from tests.utils.factories import (
+    add_space,
+    make_api_key,
+    ready_registration,
+    register,
+    space_names,
+    wait_for_status,
+)
+from tests.utils.polling import eventually
+from tests.utils.problems import assert_problem
 
 
 async def test_anonymous_reads_the_template_and_cannot_write(
@@ -23,9 +30,7 @@ async def test_anonymous_reads_the_template_and_cannot_write(
 
 
 async def test_credentials_reach_their_database_only(client: httpx.AsyncClient) -> None:
-    first, second = await register(client), await register(client)
-    for org in (first, second):
-        await wait_for_status(client, {"X-API-Key": org.api_key})
+    first, second = await ready_registration(client), await ready_registration(client)
     created = await add_space(client, first.bearer, "first")
     assert created.status_code == 201
     assert await space_names(client, second.bearer) == []
@@ -35,8 +40,7 @@ async def test_credentials_reach_their_database_only(client: httpx.AsyncClient) 
 async def test_frontend_reads_but_cannot_write(client: httpx.AsyncClient) -> None:
     org = await register(client)
     await wait_for_status(client, org.bearer)
-    key = await client.post("/v1/api-keys/", headers=org.bearer, json={"role": "frontend"})
-    frontend = {"X-API-Key": key.json()["key"]}
+    frontend = await make_api_key(client, org.bearer, "frontend")
     assert (await client.get("/v1/spaces", headers=frontend)).status_code == 200
     response = await add_space(client, frontend)
     assert_problem(response, 403, "ROLE_FORBIDDEN")
@@ -47,7 +51,7 @@ async def test_a_schema_behind_the_server_is_refused(
 ) -> None:
     org = await register(client)
     await wait_for_status(client, org.bearer)
-    db_id = org.body["database"]["id"]
+    db_id = org.database_id
     registry = (
         "UPDATE tenantry.schemas SET version = :version WHERE name = "
         "(SELECT schema_name FROM tenantry.databases WHERE id = :id) RETURNING 1"

@@ -8,34 +8,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.control.conftest import register, wait_for_status
-from tests.control.test_databases import create
-from tests.test_errors import assert_problem
-
-
-async def database(
-    client: httpx.AsyncClient,
-    item_id_type: str = "uint32",
-    user_id_type: str = "uint32",
-    role: str = "backend",
-) -> dict[str, str]:
-    """A ready database with these id types; an API key of it with `role`, as headers."""
-    org = await register(client)
-    _, token = await create(
-        client, org, name="catalog", item_id_type=item_id_type, user_id_type=user_id_type
-    )
-    await wait_for_status(client, token)
-    response = await client.post("/v1/api-keys/", headers=token, json={"role": role})
-    assert response.status_code == 201, response.text
-    return {"X-API-Key": response.json()["key"]}
-
-
-async def counters(client: httpx.AsyncClient, key: dict[str, str]) -> dict[str, int]:
-    response = await client.get("/v1/databases/current/", headers=key)
-    assert response.status_code == 200, response.text
-    found: dict[str, int] = response.json()["counters"]
-    return found
-
+from tests.utils.factories import counters, ready_database
+from tests.utils.problems import assert_problem
 
 # (id type, ids as sent, the same ids as the API returns them)
 FAMILIES = [
@@ -63,7 +37,7 @@ class TestFlexibleIds:
     async def test_round_trip(
         self, client: httpx.AsyncClient, id_type: str, sent: list[Any], returned: list[Any]
     ) -> None:
-        key = await database(client, id_type, id_type)
+        key = await ready_database(client, id_type, id_type)
         for value, canonical in zip(sent, returned, strict=True):
             response = await client.put(
                 f"/v1/items/{_in_path(value)}/", headers=key, json={"item": {"title": "t"}}
@@ -82,7 +56,7 @@ class TestFlexibleIds:
             assert one.json() == {"user": user}
 
     async def test_integers_are_listed_in_numeric_order(self, client: httpx.AsyncClient) -> None:
-        key = await database(client, "int64", "int64")
+        key = await ready_database(client, "int64", "int64")
         values = [5, -3, 0, 2**40, -(2**40), 1]
         rows = [{"item_id": value} for value in values]
         assert (await client.put("/v1/items-bulk/", headers=key, json={"items": rows})).is_success
@@ -107,7 +81,7 @@ class TestFlexibleIds:
     async def test_wrong_id_in_path_is_400_naming_it(
         self, client: httpx.AsyncClient, id_type: str, bad: str
     ) -> None:
-        key = await database(client, id_type, id_type)
+        key = await ready_database(client, id_type, id_type)
         for method in ("PUT", "GET", "DELETE"):
             body = {"item": {}} if method == "PUT" else None
             response = await client.request(method, f"/v1/items/{bad}/", headers=key, json=body)
@@ -118,7 +92,7 @@ class TestFlexibleIds:
         assert list(assert_problem(response, 400, "VALIDATION_ERROR")["errors"]) == ["user_id"]
 
     async def test_wrong_ids_in_a_bulk_body_are_named(self, client: httpx.AsyncClient) -> None:
-        key = await database(client, "uuid", "uint32")
+        key = await ready_database(client, "uuid", "uint32")
         rows = [{"item_id": str(uuid.uuid4())}, {"item_id": 12}, {"title": "no id"}]
         response = await client.put("/v1/items-bulk/", headers=key, json={"items": rows})
         problem = assert_problem(response, 400, "VALIDATION_ERROR")
@@ -127,7 +101,7 @@ class TestFlexibleIds:
         assert listed.json()["items"] == []
 
     async def test_a_spaced_hex_id_is_not_another_id(self, client: httpx.AsyncClient) -> None:
-        key = await database(client, "hex8", "hex8")
+        key = await ready_database(client, "hex8", "hex8")
         response = await client.put("/v1/items/abcd/", headers=key, json={"item": {"n": 1}})
         assert response.status_code == 204, response.text
         response = await client.get("/v1/items/ab%20%20cd/", headers=key)
@@ -159,7 +133,7 @@ class TestFlexibleIds:
     async def test_lenient_spellings_are_400_naming_the_field(
         self, client: httpx.AsyncClient, id_type: str, bad: str
     ) -> None:
-        key = await database(client, id_type, id_type)
+        key = await ready_database(client, id_type, id_type)
         response = await client.get(f"/v1/items/{quote(bad, safe='')}/", headers=key)
         assert list(assert_problem(response, 400, "VALIDATION_ERROR")["errors"]) == ["item_id"]
         rows = [{"user_id": bad}]
@@ -171,7 +145,7 @@ class TestFlexibleIds:
 
 class TestItemsAndUsers:
     async def test_put_replaces_the_properties(self, client: httpx.AsyncClient) -> None:
-        key = await database(client)
+        key = await ready_database(client)
         item = "/v1/items/1/"
         await client.put(item, headers=key, json={"item": {"a": 1, "tags": ["x"]}})
         await client.put(item, headers=key, json={"item": {"b": {"c": None}}})
@@ -181,7 +155,7 @@ class TestItemsAndUsers:
         assert (await client.get("/v1/items/1", headers=key)).status_code == 200
 
     async def test_missing_and_deleted(self, client: httpx.AsyncClient) -> None:
-        key = await database(client)
+        key = await ready_database(client)
         problem = assert_problem(
             await client.get("/v1/users/9/", headers=key), 404, "USER_NOT_FOUND"
         )
@@ -204,12 +178,12 @@ class TestItemsAndUsers:
     async def test_bad_bodies(
         self, client: httpx.AsyncClient, body: dict[str, Any], field: str
     ) -> None:
-        key = await database(client)
+        key = await ready_database(client)
         response = await client.put("/v1/items/1/", headers=key, json=body)
         assert list(assert_problem(response, 400, "VALIDATION_ERROR")["errors"]) == [field]
 
     async def test_bulk_upsert_last_row_wins_and_pages(self, client: httpx.AsyncClient) -> None:
-        key = await database(client)
+        key = await ready_database(client)
         rows = [{"item_id": n, "n": n} for n in range(250)] + [{"item_id": 3, "n": "last"}]
         response = await client.put(
             "/v1/items-bulk/", headers=key, json={"items": rows, "wait_for_completion": True}
@@ -230,7 +204,7 @@ class TestItemsAndUsers:
         assert (await counters(client, key))["item"] == 250
 
     async def test_repeated_properties_of_the_clients(self, client: httpx.AsyncClient) -> None:
-        key = await database(client)
+        key = await ready_database(client)
         body = {
             "users": [{"user_id": 1}, {"user_id": 2, "age": 3}],
             "users_m2m": [
@@ -252,7 +226,7 @@ class TestItemsAndUsers:
         assert list(problem["errors"]) == ["users_m2m.0.array.0.user_index"]
 
     async def test_bulk_limits(self, client: httpx.AsyncClient) -> None:
-        key = await database(client)
+        key = await ready_database(client)
         assert (await client.put("/v1/items-bulk/", headers=key, json={"items": []})).is_success
         rows = [{"item_id": n} for n in range(10_001)]
         response = await client.put("/v1/items-bulk/", headers=key, json={"items": rows})
@@ -264,7 +238,7 @@ class TestItemsAndUsers:
         )
 
     async def test_bulk_bodies_may_pass_the_general_limit(self, client: httpx.AsyncClient) -> None:
-        key = await database(client, "urlsafe64")
+        key = await ready_database(client, "urlsafe64")
         rows = [{"item_id": f"item-{n}", "text": "x" * 200} for n in range(10_000)]
         response = await client.put("/v1/items-bulk/", headers=key, json={"items": rows})
         assert response.status_code == 204, response.text
@@ -277,7 +251,7 @@ class TestItemsAndUsers:
 
 class TestAccess:
     async def test_another_database_never_sees_them(self, client: httpx.AsyncClient) -> None:
-        mine, theirs = await database(client), await database(client)
+        mine, theirs = await ready_database(client), await ready_database(client)
         await client.put("/v1/items/1/", headers=mine, json={"item": {"secret": True}})
         await client.put("/v1/users/1/", headers=mine, json={"user": {}})
         assert_problem(await client.get("/v1/items/1/", headers=theirs), 404, "ITEM_NOT_FOUND")
@@ -286,7 +260,7 @@ class TestAccess:
         assert (await counters(client, mine)) == {"rating": 0, "user": 1, "item": 1}
 
     async def test_the_frontend_role_reads_only(self, client: httpx.AsyncClient) -> None:
-        key = await database(client, role="frontend")
+        key = await ready_database(client, role="frontend")
         response = await client.put("/v1/items/1/", headers=key, json={"item": {}})
         assert_problem(response, 403, "ROLE_FORBIDDEN")
         assert_problem(await client.get("/v1/items/1/", headers=key), 404, "ITEM_NOT_FOUND")

@@ -11,20 +11,20 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.data.documents.endpoints import list_tenant_ids
-from tests.control.conftest import Registration, login_to, wait_for_status
-from tests.data.test_tenant_models import _schema, idempotent, ready_org
-from tests.test_errors import assert_problem
+from tests.utils.factories import (
+    DOCUMENTS,
+    Registration,
+    add_document,
+    idempotent,
+    login_to,
+    ready_org,
+    wait_for_status,
+)
 from tests.utils.hot import Served
+from tests.utils.problems import assert_problem
+from tests.utils.sql import schema_of
 
-DOCUMENTS = "/v20241104/documents"
 TENANT_IDS = "/v20241104/list-tenant-ids"
-
-
-async def add(client: httpx.AsyncClient, key: dict[str, str], **body: Any) -> dict[str, Any]:
-    response = await client.post(DOCUMENTS, headers=key, json={"title": "t"} | body)
-    assert response.status_code == 200, response.text
-    document: dict[str, Any] = response.json()
-    return document
 
 
 async def tenant_ids(client: httpx.AsyncClient, key: dict[str, str], **body: Any) -> dict[str, Any]:
@@ -50,7 +50,7 @@ async def every_tenant_id(client: httpx.AsyncClient, key: dict[str, str], limit:
 class TestDocuments:
     async def test_add_get_update_delete(self, client: httpx.AsyncClient) -> None:
         _, key = await ready_org(client)
-        document = await add(
+        document = await add_document(
             client,
             key,
             title="Hello",
@@ -94,7 +94,7 @@ class TestDocuments:
 
     async def test_a_chosen_id_and_created_at(self, client: httpx.AsyncClient) -> None:
         _, key = await ready_org(client)
-        document = await add(client, key, id="My_doc-1", created_at="2024-11-04T10:00:00Z")
+        document = await add_document(client, key, id="My_doc-1", created_at="2024-11-04T10:00:00Z")
         assert document["id"] == "My_doc-1"
         assert document["created_at"].startswith("2024-11-04T10:00:00")
 
@@ -102,7 +102,7 @@ class TestDocuments:
         self, client: httpx.AsyncClient
     ) -> None:
         _, key = await ready_org(client)
-        await add(client, key, id="same", title="first")
+        await add_document(client, key, id="same", title="first")
         response = await client.post(DOCUMENTS, headers=key, json={"id": "same", "title": "2"})
         assert_problem(response, 409, "DUPLICATED_DOCUMENT_ID")
         assert (await client.get(f"{DOCUMENTS}/same", headers=key)).json()["title"] == "first"
@@ -152,7 +152,7 @@ class TestDocuments:
 
     async def test_update_refuses_null_for_required_fields(self, client: httpx.AsyncClient) -> None:
         _, key = await ready_org(client)
-        document = await add(client, key, title="kept")
+        document = await add_document(client, key, title="kept")
         url = f"{DOCUMENTS}/{document['id']}"
         for field in ("title", "content", "content_type", "language"):
             response = await client.post(url, headers=key, json={field: None})
@@ -170,7 +170,7 @@ class TestDocuments:
     async def test_browse_pages_and_filters(self, client: httpx.AsyncClient) -> None:
         _, key = await ready_org(client)
         for n in range(5):
-            await add(client, key, id=f"d{n}", tenant_id="a" if n % 2 else "b")
+            await add_document(client, key, id=f"d{n}", tenant_id="a" if n % 2 else "b")
         browse = f"{DOCUMENTS}/browse"
         first = (await client.post(browse, headers=key, json={"limit": 2})).json()
         assert [d["id"] for d in first["data"]] == ["d0", "d1"]
@@ -197,10 +197,10 @@ class TestListTenantIds:
     async def test_the_documented_envelope(self, client: httpx.AsyncClient) -> None:
         _, key = await ready_org(client)
         for tenant in ["tenant223", "tenant123", "tenant345", "tenant456", "tenant567"] * 2:
-            await add(client, key, tenant_id=tenant)
-        await add(client, key, tenant_id="tenant678")
-        await add(client, key, tenant_id="tenant789")
-        await add(client, key)  # no tenant_id: not listed
+            await add_document(client, key, tenant_id=tenant)
+        await add_document(client, key, tenant_id="tenant678")
+        await add_document(client, key, tenant_id="tenant789")
+        await add_document(client, key)  # no tenant_id: not listed
         page = await tenant_ids(client, key, limit=5)
         assert page == {
             "object": "list_tenant_ids_result",
@@ -232,8 +232,8 @@ class TestListTenantIds:
         org, key = await ready_org(client)
         # byte order, not a language's: upper case before lower, accents last
         values = ["b", "B", "a", "ä", "a b", "Z", "é", "-", "0", "zz", "z"]
-        ids = [(await add(client, key, tenant_id=value))["id"] for value in values]
-        await add(client, key, tenant_id="a")  # a second document of "a"
+        ids = [(await add_document(client, key, tenant_id=value))["id"] for value in values]
+        await add_document(client, key, tenant_id="a")  # a second document of "a"
         assert await every_tenant_id(client, key, limit=3) == sorted(
             values, key=lambda v: v.encode()
         )
@@ -249,7 +249,7 @@ class TestListTenantIds:
         self, client: httpx.AsyncClient, engine: AsyncEngine
     ) -> None:
         org, key = await ready_org(client)
-        schema = await _schema(engine, org)
+        schema = await schema_of(engine, org.database_id)
         async with engine.begin() as connection:
             await connection.execute(
                 text(
@@ -281,7 +281,7 @@ class TestListTenantIds:
 
     async def test_databases_see_only_their_own(self, client: httpx.AsyncClient) -> None:
         (_, first), (_, second) = await ready_org(client), await ready_org(client)
-        await add(client, first, tenant_id="mine", id="private")
+        await add_document(client, first, tenant_id="mine", id="private")
         assert (await tenant_ids(client, second))["data"] == []
         response = await client.get(f"{DOCUMENTS}/private", headers=second)
         assert_problem(response, 404, "DOCUMENT_NOT_FOUND")
@@ -303,7 +303,7 @@ class TestLivemode:
         assert created.status_code == 201, created.text
         assert created.json()["livemode"] is True
         live = {"X-API-Key": created.json()["key"]}
-        document = await add(client, live, tenant_id="x")
+        document = await add_document(client, live, tenant_id="x")
         assert document["livemode"] is True
         assert (await tenant_ids(client, live))["livemode"] is True
         assert (await tenant_ids(client, token))["livemode"] is True
@@ -313,7 +313,7 @@ class TestLivemode:
 
 async def _check_counts(engine: AsyncEngine, org: Registration) -> None:
     """The kept table equals what a scan of the documents finds."""
-    schema = await _schema(engine, org)
+    schema = await schema_of(engine, org.database_id)
     async with engine.connect() as connection:
         kept = await connection.execute(
             text(f'SELECT tenant_id, documents FROM "{schema}".document_tenant_ids ORDER BY 1')
@@ -341,8 +341,8 @@ class TestHotListTenantIds:
     async def test_same_answers(self, client: httpx.AsyncClient, app: FastAPI) -> None:
         org, key = await ready_org(client)
         for value in ("a", "b", "c"):
-            await add(client, key, tenant_id=value)
-        bearer = await login_to(client, org.email, org.body["database"]["id"])
+            await add_document(client, key, tenant_id=value)
+        bearer = await login_to(client, org.email, org.database_id)
         served = Served(app, list_tenant_ids)
         for body in ({}, {"limit": 2}, {"limit": 2, "after": "a"}, {"after": None}):
             hot = await client.post(TENANT_IDS, headers=key, json=body)
@@ -389,7 +389,7 @@ class TestHotListTenantIds:
         self, client: httpx.AsyncClient, app: FastAPI, content: bytes
     ) -> None:
         org, key = await ready_org(client)
-        bearer = await login_to(client, org.email, org.body["database"]["id"])
+        bearer = await login_to(client, org.email, org.database_id)
         served = Served(app, list_tenant_ids)
         json_body = {"Content-Type": "application/json"}
         hot = await client.post(TENANT_IDS, headers=key | json_body, content=content)

@@ -15,11 +15,10 @@ from hypothesis import strategies as st
 
 from tenantry.data.documents.endpoints import list_tenant_ids
 from tenantry.data.spaces.endpoints import get_space, list_spaces
-from tests.control.conftest import login_to
-from tests.data.test_spaces import SPACES, create
-from tests.data.test_tenant_models import ready_org
-from tests.test_errors import assert_problem
+from tests.utils.factories import SPACES, login_to, ready_org
+from tests.utils.factories import create_space as create
 from tests.utils.hot import Served
+from tests.utils.problems import assert_problem
 
 
 @pytest.fixture

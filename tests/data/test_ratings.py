@@ -8,15 +8,9 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.control.test_databases import scalar, schema_of
-from tests.data.test_catalog import counters, database
-from tests.test_errors import assert_problem
-
-
-async def add(client: httpx.AsyncClient, key: dict[str, str], kind: str, ids: list[Any]) -> None:
-    rows = [{f"{kind}_id": value} for value in ids]
-    response = await client.put(f"/v1/{kind}s-bulk/", headers=key, json={f"{kind}s": rows})
-    assert response.status_code == 204, response.text
+from tests.utils.factories import add_to_catalog, counters, ready_database
+from tests.utils.problems import assert_problem
+from tests.utils.sql import scalar, schema_of
 
 
 async def rate(
@@ -39,10 +33,10 @@ async def exact_counts(
 
 class TestOneRating:
     async def test_put_read_replace_delete(self, client: httpx.AsyncClient) -> None:
-        key = await database(client, item_id_type="uuid", user_id_type="uint32")
+        key = await ready_database(client, item_id_type="uuid", user_id_type="uint32")
         item = "6F9619FF-8B86-D011-B42D-00C04FC964FF"
-        await add(client, key, "item", [item])
-        await add(client, key, "user", [7])
+        await add_to_catalog(client, key, "item", [item])
+        await add_to_catalog(client, key, "user", [7])
         path = f"/v1/users/7/ratings/{item}/"
         response = await client.put(path, headers=key, json={"rating": 4.5, "timestamp": 1.5})
         assert response.status_code == 204, response.text
@@ -63,18 +57,18 @@ class TestOneRating:
         assert (await counters(client, key))["rating"] == 0
 
     async def test_timestamp_defaults_to_now(self, client: httpx.AsyncClient) -> None:
-        key = await database(client)
-        await add(client, key, "item", [1])
-        await add(client, key, "user", [1])
+        key = await ready_database(client)
+        await add_to_catalog(client, key, "item", [1])
+        await add_to_catalog(client, key, "user", [1])
         before = time.time()
         await client.put("/v1/users/1/ratings/1/", headers=key, json={"rating": 1})
         rating = (await client.get("/v1/users/1/ratings/", headers=key)).json()["user_ratings"]
         assert before <= rating[0]["timestamp"] <= time.time()
 
     async def test_missing_user_or_item_is_404_naming_it(self, client: httpx.AsyncClient) -> None:
-        key = await database(client)
-        await add(client, key, "item", [1])
-        await add(client, key, "user", [2])
+        key = await ready_database(client)
+        await add_to_catalog(client, key, "item", [1])
+        await add_to_catalog(client, key, "user", [2])
         body = {"rating": 3}
         problem = assert_problem(
             await client.put("/v1/users/9/ratings/1/", headers=key, json=body),
@@ -94,7 +88,7 @@ class TestOneRating:
         assert_problem(await client.get("/v1/users/9/ratings/", headers=key), 404, "USER_NOT_FOUND")
 
     async def test_bad_requests_name_the_field(self, client: httpx.AsyncClient) -> None:
-        key = await database(client, item_id_type="hex8")
+        key = await ready_database(client, item_id_type="hex8")
         cases = [
             ("/v1/users/1/ratings/abc/", {"rating": 3}, "item_id"),
             ("/v1/users/x/ratings/ab/", {"rating": 3}, "user_id"),
@@ -111,9 +105,9 @@ class TestBulk:
     async def test_missing_users_or_items_refuse_the_whole_call(
         self, client: httpx.AsyncClient
     ) -> None:
-        key = await database(client)
-        await add(client, key, "item", [1, 2])
-        await add(client, key, "user", [1])
+        key = await ready_database(client)
+        await add_to_catalog(client, key, "item", [1, 2])
+        await add_to_catalog(client, key, "user", [1])
         ratings = [
             {"user_id": 1, "item_id": 1, "rating": 5},
             {"user_id": 1, "item_id": 3, "rating": 5},
@@ -128,7 +122,7 @@ class TestBulk:
         assert (await rate(client, key, [])).status_code == 204
 
     async def test_wrong_ids_are_named(self, client: httpx.AsyncClient) -> None:
-        key = await database(client, item_id_type="uuid")
+        key = await ready_database(client, item_id_type="uuid")
         ratings = [
             {"user_id": 1, "item_id": "nope", "rating": 5},
             {"user_id": -1, "item_id": "00000000000000000000000000000000", "rating": 5},
@@ -142,9 +136,9 @@ class TestBulk:
     async def test_upserts_count_only_new_pairs(
         self, client: httpx.AsyncClient, engine: AsyncEngine
     ) -> None:
-        key = await database(client)
-        await add(client, key, "item", list(range(10)))
-        await add(client, key, "user", list(range(3)))
+        key = await ready_database(client)
+        await add_to_catalog(client, key, "item", list(range(10)))
+        await add_to_catalog(client, key, "user", list(range(3)))
         first = [{"user_id": u, "item_id": i, "rating": 2} for u in range(2) for i in range(10)]
         assert (await rate(client, key, first)).status_code == 204
         again = [{"user_id": u, "item_id": i, "rating": 7} for u in range(3) for i in range(10)]
@@ -158,9 +152,9 @@ class TestBulk:
         assert {r["rating"] for r in mine["user_ratings"][1:]} == {7.0}
 
     async def test_ratings_of_one_user(self, client: httpx.AsyncClient) -> None:
-        key = await database(client)
-        await add(client, key, "item", [1, 2])
-        await add(client, key, "user", [1])
+        key = await ready_database(client)
+        await add_to_catalog(client, key, "item", [1, 2])
+        await add_to_catalog(client, key, "user", [1])
         body = {"ratings": [{"item_id": 1, "rating": 2}, {"item_id": 2, "rating": 3}]}
         assert (await client.put("/v1/users/1/ratings/", headers=key, json=body)).is_success
         missing = await client.put("/v1/users/2/ratings/", headers=key, json=body)
@@ -172,10 +166,10 @@ class TestDeletes:
     async def test_ratings_go_with_their_item_or_user(
         self, client: httpx.AsyncClient, engine: AsyncEngine
     ) -> None:
-        key = await database(client, item_id_type="urlsafe16", user_id_type="bytes4")
+        key = await ready_database(client, item_id_type="urlsafe16", user_id_type="bytes4")
         items, users = ["a", "b", "c"], ["AAAAAA", "AAAAAQ", "AAAAAg"]
-        await add(client, key, "item", items)
-        await add(client, key, "user", users)
+        await add_to_catalog(client, key, "item", items)
+        await add_to_catalog(client, key, "user", users)
         ratings = [{"user_id": u, "item_id": i, "rating": 1} for u in users for i in items]
         assert (await rate(client, key, ratings)).status_code == 204
         assert await counters(client, key) == {"rating": 9, "user": 3, "item": 3}
@@ -196,9 +190,9 @@ class TestAtScale:
     async def test_100000_ratings_in_bulk(
         self, client: httpx.AsyncClient, engine: AsyncEngine
     ) -> None:
-        key = await database(client)
-        await add(client, key, "user", list(range(1000)))
-        await add(client, key, "item", list(range(100)))
+        key = await ready_database(client)
+        await add_to_catalog(client, key, "user", list(range(1000)))
+        await add_to_catalog(client, key, "item", list(range(100)))
         ratings = [
             {"user_id": u, "item_id": i, "rating": 1 + (u + i) % 10, "timestamp": 1e9 + u}
             for u in range(1000)
@@ -238,10 +232,10 @@ class TestAtScale:
 
 class TestIsolation:
     async def test_another_database_never_sees_ratings(self, client: httpx.AsyncClient) -> None:
-        mine, theirs = await database(client), await database(client)
+        mine, theirs = await ready_database(client), await ready_database(client)
         for key in (mine, theirs):
-            await add(client, key, "item", [1])
-            await add(client, key, "user", [1])
+            await add_to_catalog(client, key, "item", [1])
+            await add_to_catalog(client, key, "user", [1])
         assert (
             await client.put("/v1/users/1/ratings/1/", headers=mine, json={"rating": 2})
         ).is_success
@@ -273,7 +267,7 @@ class TestTemplateCopy:
                 {"one": one, "two": two},
             )
         try:
-            key = await database(client)
+            key = await ready_database(client)
             expected = {"rating": 1, "user": 1, "item": 2}
             assert await counters(client, key) == expected
             assert await exact_counts(client, engine, key) == expected

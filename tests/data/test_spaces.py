@@ -12,21 +12,14 @@ from PIL import Image
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.data.test_tenant_models import _schema, ready_org
-from tests.test_errors import assert_problem
+from tests.utils.factories import SPACES, create_space, ready_org
+from tests.utils.problems import assert_problem
+from tests.utils.sql import schema_of
 
-SPACES = "/v1/spaces"
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de"
     "0000000c49444154789c63f8cfc0000003010100c9fe92ef0000000049454e44ae426082"
 )
-
-
-async def create(client: httpx.AsyncClient, key: dict[str, str], **body: Any) -> dict[str, Any]:
-    response = await client.post(SPACES, headers=key, json={"name": "s"} | body)
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
 
 
 class TestDocumentedRequests:
@@ -58,7 +51,7 @@ class TestDocumentedRequests:
 
     async def test_metadata_and_partial_update(self, client: httpx.AsyncClient) -> None:
         _, key = await ready_org(client)
-        space = await create(client, key, metadata={"theme": "dark", "seats": 4})
+        space = await create_space(client, key, metadata={"theme": "dark", "seats": 4})
         path = f"{SPACES}/{space['space_id']}"
         patched = await client.patch(path, headers=key, json={"description": "now described"})
         assert patched.json()["metadata"] == {"theme": "dark", "seats": 4}
@@ -72,7 +65,7 @@ class TestDocumentedRequests:
 class TestIdempotency:
     async def test_optional_and_replayed(self, client: httpx.AsyncClient) -> None:
         _, key = await ready_org(client)
-        await create(client, key)
+        await create_space(client, key)
         headers = key | {"Idempotency-Key": uuid.uuid4().hex}
         first = await client.post(SPACES, headers=headers, json={"name": "once"})
         again = await client.post(SPACES, headers=headers, json={"name": "once"})
@@ -87,8 +80,8 @@ class TestBackground:
         self, client: httpx.AsyncClient, engine: AsyncEngine
     ) -> tuple[str, dict[str, str]]:
         org, key = await ready_org(client)
-        space = await create(client, key)
-        schema = await _schema(engine, org)
+        space = await create_space(client, key)
+        schema = await schema_of(engine, org.database_id)
         async with engine.begin() as connection:
             await connection.execute(
                 text(
@@ -136,7 +129,7 @@ class TestUpload:
     @pytest.fixture
     async def space(self, client: httpx.AsyncClient) -> tuple[str, dict[str, str]]:
         _, key = await ready_org(client)
-        return f"{SPACES}/{(await create(client, key))['space_id']}", key
+        return f"{SPACES}/{(await create_space(client, key))['space_id']}", key
 
     @pytest.mark.parametrize(
         ("image_format", "content_type"),
@@ -252,7 +245,7 @@ class TestUpload:
 class TestIsolation:
     async def test_other_databases_ids_are_not_found(self, client: httpx.AsyncClient) -> None:
         (_, mine), (_, theirs) = await ready_org(client), await ready_org(client)
-        path = f"{SPACES}/{(await create(client, theirs, name='secret'))['space_id']}"
+        path = f"{SPACES}/{(await create_space(client, theirs, name='secret'))['space_id']}"
         for response in (
             await client.get(path, headers=mine),
             await client.patch(path, headers=mine, json={"name": "mine"}),
@@ -264,7 +257,7 @@ class TestIsolation:
 
     async def test_anonymous_reads_the_template_only(self, client: httpx.AsyncClient) -> None:
         _, key = await ready_org(client)
-        await create(client, key)
+        await create_space(client, key)
         assert (await client.get(SPACES)).json()["data"] == []
         response = await client.post(SPACES, json={"name": "s"})
         assert_problem(response, 403, "PUBLIC_SCHEMA_READ_ONLY")

@@ -1,6 +1,5 @@
 """Loading and dumping the template document."""
 
-import base64
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,43 +11,7 @@ from tenantry.data import template
 from tenantry.db.migrate import create_schema
 from tenantry.db.schema_names import make
 from tenantry.db.sessions import tenant_session
-
-SPACE_ID = "6f1c2a8e-3b7d-4c1e-9a55-0d2b8f6e4a10"
-DOCUMENT: dict[str, Any] = {
-    "spaces": [
-        {
-            "space_id": SPACE_ID,
-            "name": "Lobby",
-            "description": "Where everyone starts",
-            "metadata": {"floor": 1, "tags": ["a", "b"]},
-            "created_at": "2026-01-02T03:04:05+00:00",
-            "updated_at": "2026-01-02T03:04:05+00:00",
-        },
-    ],
-    "space_backgrounds": [
-        {
-            "space_id": SPACE_ID,
-            "content_type": "image/png",
-            "sha256": "0" * 64,
-            "data": base64.b64encode(b"\x89PNG fake").decode(),
-            "created_at": "2026-01-02T03:04:05+00:00",
-            "updated_at": "2026-01-02T03:04:05+00:00",
-        },
-    ],
-    "tenant_models": [
-        {
-            "tenant_model_id": "1a2b3c4d-0000-4000-8000-000000000001",
-            "name": "Default",
-            "description": None,
-            "model_id": "gpt-x",
-            "alias": "default",
-            "is_enabled": True,
-            "overrides": {"temperature": 0.2},
-            "created_at": "2026-01-02T03:04:05+00:00",
-            "updated_at": "2026-01-02T03:04:05+00:00",
-        },
-    ],
-}
+from tests.utils.template import DOCUMENT, filled
 
 
 @pytest.fixture
@@ -70,11 +33,6 @@ async def dump(engine: AsyncEngine, schema: str) -> template.Document:
         return await template.dump(session)
 
 
-def _filled(document: template.Document) -> template.Document:
-    """The tables of `document` that hold rows."""
-    return {table: rows for table, rows in document.items() if rows}
-
-
 async def test_round_trip(engine: AsyncEngine, schema: str) -> None:
     counts = await load(engine, schema, DOCUMENT)
     assert {table: n for table, n in counts.items() if n} == {
@@ -82,7 +40,7 @@ async def test_round_trip(engine: AsyncEngine, schema: str) -> None:
         "spaces": 1,
         "space_backgrounds": 1,
     }
-    assert _filled(await dump(engine, schema)) == DOCUMENT
+    assert filled(await dump(engine, schema)) == DOCUMENT
 
 
 async def test_load_replaces_every_row(engine: AsyncEngine, schema: str) -> None:
@@ -114,4 +72,4 @@ async def test_bad_documents_change_nothing(
     await load(engine, schema, DOCUMENT)
     with pytest.raises(template.TemplateDocumentError, match=message):
         await load(engine, schema, document)
-    assert _filled(await dump(engine, schema)) == DOCUMENT
+    assert filled(await dump(engine, schema)) == DOCUMENT

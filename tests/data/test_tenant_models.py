@@ -11,29 +11,16 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tenantry.data import idempotency
-from tests.control.conftest import Registration, register, wait_for_status
-from tests.test_errors import assert_problem
-
-MODELS = "/v1/tenant/models"
-
-
-async def ready_org(client: httpx.AsyncClient) -> tuple[Registration, dict[str, str]]:
-    org = await register(client)
-    key = {"X-API-Key": org.api_key}
-    await wait_for_status(client, key)
-    return org, key
-
-
-def idempotent(key: dict[str, str], idempotency_key: str | None = None) -> dict[str, str]:
-    return key | {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
-
-
-async def create(client: httpx.AsyncClient, key: dict[str, str], **body: Any) -> dict[str, Any]:
-    response = await client.post(MODELS, headers=idempotent(key), json={"name": "m"} | body)
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
+from tenantry import idempotency
+from tests.utils.factories import (
+    MODELS,
+    create_tenant_model,
+    idempotent,
+    make_api_key,
+    ready_org,
+)
+from tests.utils.problems import assert_problem
+from tests.utils.sql import schema_of
 
 
 class TestDocumentedRequests:
@@ -73,7 +60,7 @@ class TestDocumentedRequests:
 
     async def test_trailing_slash_too(self, client: httpx.AsyncClient) -> None:
         _, key = await ready_org(client)
-        model = await create(client, key)
+        model = await create_tenant_model(client, key)
         assert (await client.get(f"{MODELS}/", headers=key)).status_code == 200
         one = await client.get(f"{MODELS}/{model['tenant_model_id']}/", headers=key)
         assert one.status_code == 200
@@ -109,7 +96,7 @@ class TestValidation:
         self, client: httpx.AsyncClient, body: dict[str, Any], fields: set[str]
     ) -> None:
         _, key = await ready_org(client)
-        model = await create(client, key)
+        model = await create_tenant_model(client, key)
         response = await client.patch(
             f"{MODELS}/{model['tenant_model_id']}", headers=key, json=body
         )
@@ -178,7 +165,7 @@ class TestIdempotency:
         for response in responses:
             if response.status_code == 409:
                 assert response.json()["code"] == "IDEMPOTENCY_KEY_IN_USE"
-        schema = await _schema(engine, org)
+        schema = await schema_of(engine, org.database_id)
         async with engine.connect() as connection:
             count = await connection.scalar(text(f'SELECT count(*) FROM "{schema}".tenant_models'))
         assert count == 1
@@ -193,7 +180,7 @@ class TestIdempotency:
                     "UPDATE tenantry.idempotency_records "
                     "SET created_at = now() - interval '25 hours' WHERE database_id = :id"
                 ),
-                {"id": org.body["database"]["id"]},
+                {"id": org.database_id},
             )
             assert await idempotency.expire(connection, timedelta(hours=24)) >= 1
         again = await client.post(MODELS, headers=headers, json={"name": "m"})
@@ -202,21 +189,12 @@ class TestIdempotency:
         assert again.json()["tenant_model_id"] != first.json()["tenant_model_id"]
 
 
-async def _schema(engine: AsyncEngine, org: Registration) -> str:
-    async with engine.connect() as connection:
-        name: str = await connection.scalar(
-            text("SELECT schema_name FROM tenantry.databases WHERE id = :id"),
-            {"id": org.body["database"]["id"]},
-        )
-    return name
-
-
 class TestPagination:
     async def test_no_row_lost_or_repeated_under_writes(
         self, client: httpx.AsyncClient, engine: AsyncEngine
     ) -> None:
         org, key = await ready_org(client)
-        schema = await _schema(engine, org)
+        schema = await schema_of(engine, org.database_id)
         async with engine.begin() as connection:
             await connection.execute(
                 text(
@@ -239,7 +217,7 @@ class TestPagination:
             seen += [row["tenant_model_id"] for row in page["data"]]
             pages += 1
             # between pages: new rows arrive, and a row not yet read is deleted
-            await create(client, key, name=f"new {pages}")
+            await create_tenant_model(client, key, name=f"new {pages}")
             unread = sorted(originals - set(seen) - deleted)
             if unread:
                 victim = unread[len(unread) // 2]
@@ -261,7 +239,7 @@ class TestPagination:
     async def test_tampered_cursor(self, client: httpx.AsyncClient) -> None:
         _, key = await ready_org(client)
         for index in range(3):
-            await create(client, key, name=f"m{index}")
+            await create_tenant_model(client, key, name=f"m{index}")
         page = (await client.get(f"{MODELS}?limit=1", headers=key)).json()
         cursor = page["meta"]["next_cursor"]
         payload, mac = cursor.split(".")
@@ -275,7 +253,7 @@ class TestPagination:
         (_, mine), (_, theirs) = await ready_org(client), await ready_org(client)
         for key in (mine, theirs):
             for index in range(2):
-                await create(client, key, name=f"m{index}")
+                await create_tenant_model(client, key, name=f"m{index}")
         page = (await client.get(f"{MODELS}?limit=1", headers=theirs)).json()
         cursor = page["meta"]["next_cursor"]
         response = await client.get(f"{MODELS}?cursor={cursor}", headers=mine)
@@ -292,7 +270,7 @@ class TestPagination:
 class TestIsolation:
     async def test_other_databases_ids_are_not_found(self, client: httpx.AsyncClient) -> None:
         (_, mine), (_, theirs) = await ready_org(client), await ready_org(client)
-        their_model = await create(client, theirs, name="secret")
+        their_model = await create_tenant_model(client, theirs, name="secret")
         path = f"{MODELS}/{their_model['tenant_model_id']}"
         assert_problem(await client.get(path, headers=mine), 404, "TENANT_MODEL_NOT_FOUND")
         response = await client.patch(path, headers=mine, json={"name": "mine now"})
@@ -303,16 +281,15 @@ class TestIsolation:
 
     async def test_anonymous_reads_the_template_only(self, client: httpx.AsyncClient) -> None:
         _, key = await ready_org(client)
-        await create(client, key)
+        await create_tenant_model(client, key)
         assert (await client.get(MODELS)).json()["data"] == []
         response = await client.post(MODELS, headers={"Idempotency-Key": "k"}, json={"name": "m"})
         assert_problem(response, 403, "PUBLIC_SCHEMA_READ_ONLY")
 
     async def test_frontend_reads_only(self, client: httpx.AsyncClient) -> None:
         org, key = await ready_org(client)
-        model = await create(client, key)
-        made = await client.post("/v1/api-keys/", headers=org.bearer, json={"role": "frontend"})
-        frontend = {"X-API-Key": made.json()["key"]}
+        model = await create_tenant_model(client, key)
+        frontend = await make_api_key(client, org.bearer, "frontend")
         assert (await client.get(MODELS, headers=frontend)).status_code == 200
         path = f"{MODELS}/{model['tenant_model_id']}"
         for response in (

@@ -10,8 +10,6 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tenantry.control import models as control_models  # noqa: F401
-from tenantry.data import models as data_models  # noqa: F401
 from tenantry.db.base import CONTROL_SCHEMA, TEMPLATE_SCHEMA, ControlPlaneBase, DataPlaneBase
 from tenantry.db.migrate import (
     _config,
@@ -25,6 +23,8 @@ from tenantry.db.migrate import (
     upgrade_all,
 )
 from tenantry.ids import new_id
+from tenantry.models import control as control_models  # noqa: F401
+from tenantry.models import data as data_models  # noqa: F401
 
 
 def _diff_control(connection: Connection) -> list[Any]:

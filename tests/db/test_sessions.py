@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.config import Settings
 from tenantry.context import RequestInfo, enter_request, leave_request
-from tenantry.data.models import Space
 from tenantry.db.engine import create_engine
 from tenantry.db.migrate import create_schema
 from tenantry.db.schema_names import InvalidSchemaName, make
@@ -22,6 +21,7 @@ from tenantry.db.sessions import (
     fetch_one,
     tenant_session,
 )
+from tenantry.models.data import Space
 
 
 @pytest.fixture(scope="module")

@@ -7,34 +7,18 @@ tests/e2e/artifacts/."""
 
 import io
 import re
-import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 from PIL import Image
 
-from tests.e2e.conftest import ARTIFACTS, OnlyThisServer
-from tests.e2e.test_serve import Server
+from tests.utils.browser import ARTIFACTS, OnlyThisServer
+from tests.utils.factories import PASSWORD
+from tests.utils.http import registered_at
+from tests.utils.server import Server
 
 pytestmark = pytest.mark.slow
-PASSWORD = "correct horse battery staple"
-
-
-def register(base: str, email: str) -> dict[str, Any]:
-    """A new organization whose database is ready."""
-    body: dict[str, Any] = requests.post(
-        f"{base}/v1/register/", json={"email": email, "password": PASSWORD}, timeout=10
-    ).json()
-    key = {"X-API-Key": body["api_key"]}
-    deadline = time.monotonic() + 30
-    while requests.get(f"{base}/v1/databases/current/status/", headers=key, timeout=5).json() != {
-        "status": "ready"
-    }:
-        assert time.monotonic() < deadline, "the database did not become ready"
-        time.sleep(0.05)
-    return body
 
 
 def background_png(path: Path) -> Path:
@@ -66,13 +50,13 @@ def test_admin_panel(server: Server, browser: object, tmp_path: Path) -> None:
         page.get_by_role("button", name="Log in").click()
         expect(page.locator("#account-menu")).to_contain_text(email)
 
-    first = register(base, "admin-first@example.com")
+    first = registered_at(base, "admin-first@example.com")
     page = new_page()
     page.goto(base + "/")
     page.get_by_role("link", name="Admin panel").click()
     expect(page.locator("#client")).to_be_visible()
     page.screenshot(path=ARTIFACTS / "admin-1-login.png")
-    log_in(page, "admin-first@example.com", first["database"]["id"])
+    log_in(page, "admin-first@example.com", first.database_id)
     expect(page.locator("#open-openapi")).to_have_attribute("href", "/docs")
     page.screenshot(path=ARTIFACTS / "admin-2-logged-in.png")
 
@@ -138,9 +122,9 @@ def test_admin_panel(server: Server, browser: object, tmp_path: Path) -> None:
     expect(page.locator("#client")).to_be_visible()  # the session is gone
     page.screenshot(path=ARTIFACTS / "admin-10-logged-out.png")
 
-    second = register(base, "admin-second@example.com")
+    second = registered_at(base, "admin-second@example.com")
     other = new_page()
-    log_in(other, "admin-second@example.com", second["database"]["name"])
+    log_in(other, "admin-second@example.com", second.body["database"]["name"])
     other.goto(base + "/admin/space/list")
     expect(other.locator("body")).not_to_contain_text("first's own")
     for path in (f"/admin/space/details/{kept}", f"/admin/space/edit/{kept}"):

@@ -5,7 +5,6 @@ that hangs or stalls (seconds, then 500 or 503) from one that answers at once.
 """
 
 import asyncio
-import os
 import statistics
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -13,21 +12,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 
-from tests.conftest import create_database, drop_database
-from tests.e2e.conftest import ready_key
-from tests.e2e.test_serve import Server
+from tests.utils.factories import PASSWORD, add_account, bearer, register, unique_email
 from tests.utils.http import (
-    PASSWORD,
     WRONG_PASSWORD,
     Timed,
-    bearer,
     login,
     percentile,
-    register,
+    ready_key,
     summary,
     timed,
-    unique_email,
 )
+from tests.utils.postgres import create_database, drop_database
+from tests.utils.server import Server, environment
 
 pytestmark = pytest.mark.slow
 
@@ -53,14 +49,13 @@ async def base(
 ) -> AsyncIterator[str]:
     """The URL of one `tenantry serve` for the whole module, on a database of its own."""
     database_url = await create_database(postgres_server)
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TENANTRY_")}
-    environment |= SETTINGS | {"TENANTRY_DATABASE_URL": database_url}
-    server = Server(tmp_path_factory.mktemp("auth-abuse") / "data", environment)
+    env = environment() | SETTINGS | {"TENANTRY_DATABASE_URL": database_url}
+    server = Server(tmp_path_factory.mktemp("auth-abuse") / "data", env)
     try:
         await asyncio.to_thread(server.start)
         yield server.url
     finally:
-        if server.process is not None and server.process.poll() is None:
+        if server.running:
             server.stop()
         await drop_database(database_url)
 
@@ -115,7 +110,7 @@ async def test_concurrent_refreshes_of_one_token(attacker: httpx.AsyncClient, ra
     (30 s, then 500). One must win, the others be refused at once, and the family die."""
     account = await register(attacker, "refresh-race")
     answers = await asyncio.gather(
-        *(timed(refresh(attacker, account["refresh_token"])) for _ in range(racers))
+        *(timed(refresh(attacker, account.refresh_token)) for _ in range(racers))
     )
 
     winners = [answer for answer in answers if answer.status == 200]
@@ -133,11 +128,11 @@ async def test_refresh_races_do_not_starve_logins(
     each refreshed four times at once."""
     account = await register(attacker, "refresh-races")
     other = await register(bystander, "refresh-bystander")
-    logins = [await login(attacker, account["email"]) for _ in range(8)]
+    logins = [await login(attacker, account.email) for _ in range(8)]
     tokens = [response.json()["refresh_token"] for response in logins]
 
     races = asyncio.gather(*(timed(refresh(attacker, token)) for token in tokens for _ in range(4)))
-    probes = await logins_during(bystander, other["email"], races)
+    probes = await logins_during(bystander, other.email, races)
     answers = await races
 
     assert all(probe.status == 200 and probe.seconds < BYSTANDER_BOUND for probe in probes), (
@@ -157,11 +152,11 @@ async def test_failed_login_burst_does_not_stall_the_control_plane(
     attempts = [
         login(attacker, email, WRONG_PASSWORD)
         for _ in range(15)
-        for email in (unique_email("burst-nobody"), target["email"])
+        for email in (unique_email("burst-nobody"), target.email)
     ]
 
     burst = asyncio.gather(*(timed(attempt) for attempt in attempts))
-    probes = await logins_during(bystander, other["email"], burst)
+    probes = await logins_during(bystander, other.email, burst)
     answers = await burst
 
     assert all(probe.status == 200 and probe.seconds < BYSTANDER_BOUND for probe in probes), (
@@ -207,7 +202,7 @@ async def test_login_time_does_not_tell_whether_an_email_is_registered(
     def guess(email: str) -> Awaitable[httpx.Response]:
         return login(attacker, email, WRONG_PASSWORD)
 
-    emails = [account["email"] for account in accounts]
+    emails = [account.email for account in accounts]
     await assert_alike_in_time(guess, emails, lambda: unique_email("nobody"))
 
 
@@ -216,7 +211,7 @@ async def test_service_login_time_does_not_tell_whether_a_name_exists(
 ) -> None:
     """Finding: as for emails, an unknown service-account name is answered without a
     password check, faster than a wrong password for an existing name."""
-    root = bearer((await register(attacker, "service-timing"))["token"])
+    root = (await register(attacker, "service-timing")).bearer
     names = [unique_name("svc") for _ in range(TIMED_NAMES)]
     for name in names:
         body = {"name": name, "password": PASSWORD, "role": "backend"}
@@ -254,7 +249,7 @@ async def test_password_hashing_does_not_block_hot_reads(
 
     async def log_in_again_and_again() -> None:
         while time.monotonic() < deadline:
-            logins.append((await login(attacker, loader["email"])).status_code)
+            logins.append((await login(attacker, loader.email)).status_code)
 
     async def read_again_and_again() -> None:
         await asyncio.sleep(0.3)  # the logins are on the server
@@ -284,9 +279,9 @@ async def test_parallel_logins_check_at_most_one_password_past_the_limit(
     written after, so logins sent at once all pass it: with one guess left, nine
     parallel logins check nine passwords."""
     account = await register(attacker, "throttle-right")
-    await guessed_past_the_limit(attacker, account["email"])
+    await guessed_past_the_limit(attacker, account.email)
 
-    answers = await asyncio.gather(*(timed(login(attacker, account["email"])) for _ in range(9)))
+    answers = await asyncio.gather(*(timed(login(attacker, account.email)) for _ in range(9)))
 
     statuses = sorted(answer.status for answer in answers)
     assert statuses.count(200) <= 1, summary(answers)
@@ -299,12 +294,12 @@ async def test_parallel_wrong_guesses_cannot_pass_the_account_limit(
     """Finding: as above, with wrong guesses: all nine are checked (401) where one may be,
     and the account is then blocked even for its right password."""
     account = await register(attacker, "throttle-wrong")
-    await guessed_past_the_limit(attacker, account["email"])
+    await guessed_past_the_limit(attacker, account.email)
 
     answers = await asyncio.gather(
-        *(timed(login(attacker, account["email"], WRONG_PASSWORD)) for _ in range(9))
+        *(timed(login(attacker, account.email, WRONG_PASSWORD)) for _ in range(9))
     )
-    after = await login(attacker, account["email"])
+    after = await login(attacker, account.email)
 
     statuses = sorted(answer.status for answer in answers)
     assert statuses.count(401) <= 1, summary(answers)
@@ -348,15 +343,8 @@ async def test_keys_made_with_keys_follow_their_lineage(attacker: httpx.AsyncCli
     the deletion of the manager behind it, and keeps acting as a manager."""
     _, database_id, root_token = await ready_root(attacker, "lineage")
     root = bearer(root_token)
-    manager_email = unique_email("lineage-manager")
-    manager = await attacker.post(
-        "/v1/accounts/individual/",
-        headers=root,
-        json={"email": manager_email, "password": PASSWORD, "role": "manager"},
-    )
-    assert manager.status_code == 201, manager.text
-    manager_id = manager.json()["id"]
-    manager_token = (await login(attacker, manager_email, db_id=database_id)).json()["token"]
+    manager = await add_account(attacker, root, "manager", "lineage-manager")
+    manager_token = (await login(attacker, manager.email, db_id=database_id)).json()["token"]
 
     async def make_key(headers: dict[str, str]) -> str:
         made = await attacker.post("/v1/api-keys/", headers=headers, json={"role": "manager"})
@@ -378,12 +366,12 @@ async def test_keys_made_with_keys_follow_their_lineage(attacker: httpx.AsyncCli
         return [answer.status_code for answer in answers]
 
     demoted = await attacker.patch(
-        f"/v1/accounts/{manager_id}/", headers=root, json={"role": "frontend"}
+        f"/v1/accounts/{manager.id}/", headers=root, json={"role": "frontend"}
     )
     assert demoted.status_code == 200, demoted.text
     after_demotion = {"K1": await powers(k1), "K2": await powers(k2)}
 
-    deleted = await attacker.delete(f"/v1/accounts/{manager_id}/", headers=root)
+    deleted = await attacker.delete(f"/v1/accounts/{manager.id}/", headers=root)
     assert deleted.status_code == 204, deleted.text
     after_deletion = {
         name: (await attacker.get("/v1/whoami/", headers={"X-API-Key": key})).status_code

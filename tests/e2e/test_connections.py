@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tenantry.cli.serve import FILES_BESIDES_CONNECTIONS
-from tests.e2e.test_serve import Server
+from tests.utils.server import Server
 
 pytestmark = pytest.mark.slow
 HEAD_START = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"

@@ -15,8 +15,9 @@ import httpx
 import pytest
 
 from tenantry.db.migrate import head
-from tests.conftest import create_database, drop_database
-from tests.e2e.test_serve import Server, tenantry
+from tests.utils.factories import PASSWORD, unique_email
+from tests.utils.postgres import create_database, drop_database
+from tests.utils.server import Server, tenantry
 
 pytestmark = pytest.mark.slow
 PROVISION_POINTS = ["provision.locked", "provision.schema_ready", "provision.copied"]
@@ -41,7 +42,7 @@ def servers(tmp_path: Path) -> Iterator[list[Server]]:
     started: list[Server] = []
     yield started
     for server in started:
-        if server.process is not None and server.process.poll() is None:
+        if server.running:
             server.stop(signal.SIGKILL)
 
 
@@ -65,7 +66,7 @@ def fetch(url: str, sql: str, *args: object) -> list[asyncpg.Record]:
 def _register(server: Server) -> dict[str, object]:
     response = httpx.post(
         f"{server.url}/v1/register/",
-        json={"email": f"crash{time.monotonic_ns()}@example.com", "password": "p" * 12},
+        json={"email": unique_email("crash"), "password": PASSWORD},
         timeout=30,
     )
     assert response.status_code == 201, response.text

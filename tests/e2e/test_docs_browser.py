@@ -6,8 +6,9 @@ to tests/e2e/artifacts/."""
 import httpx
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, OnlyThisServer, ready_key
-from tests.e2e.test_serve import Server
+from tests.utils.browser import ARTIFACTS, OnlyThisServer
+from tests.utils.http import ready_key
+from tests.utils.server import Server
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import ready_key
-from tests.e2e.test_serve import Server
+from tests.utils.http import ready_key
+from tests.utils.server import Server
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,5 @@
 """Two `tenantry serve` processes with one Redis share each key's rate limit."""
 
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -9,22 +8,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import create_database, drop_database
-from tests.control.conftest import PASSWORD
-from tests.e2e.test_serve import Server
+from tests.utils.factories import PASSWORD
+from tests.utils.postgres import create_database, drop_database
+from tests.utils.redis import REDIS_URL, redis_answers
+from tests.utils.server import Server
 
 pytestmark = pytest.mark.slow
-REDIS = ("127.0.0.1", 6379)
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-def redis_answers() -> bool:
-    try:
-        with socket.create_connection(REDIS, timeout=1) as connection:
-            connection.sendall(b"PING\r\n")
-            return connection.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 @pytest.fixture
@@ -54,7 +43,7 @@ def servers(tmp_path: Path, env: dict[str, str], shared_database: str) -> Iterat
         yield started
     finally:
         for server in started:
-            if server.process is not None and server.process.poll() is None:
+            if server.running:
                 server.stop()
 
 

@@ -3,106 +3,19 @@
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.data.test_template import DOCUMENT, _filled
+from tests.utils.server import Server, free_port, postgres_processes, tenantry
+from tests.utils.template import DOCUMENT, filled
 
 pytestmark = pytest.mark.slow
 EMBEDDED_ONLY = pytest.mark.skipif(
     bool(os.environ.get("TENANTRY_TEST_DATABASE_URL")),
     reason="exercises the embedded PostgreSQL",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def tenantry(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tenantry", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-class Server:
-    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
-        self.data_dir = data_dir
-        self.env = env
-        self.port = free_port()
-        self.log = data_dir.parent / f"serve-{self.port}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, *, wait: bool = True) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "tenantry",
-                    "serve",
-                    "--port",
-                    str(self.port),
-                    "--data-dir",
-                    str(self.data_dir),
-                ],
-                env=self.env,
-                stdout=log,
-                stderr=log,
-            )
-        if wait:
-            self.wait_ready()
-
-    def wait_ready(self) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"not ready:\n{self.log.read_text()[-3000:]}")
-
-    def stop(self, sig: int = signal.SIGINT) -> int:
-        assert self.process is not None
-        self.process.send_signal(sig)
-        return self.process.wait(timeout=60)
-
-
-def postgres_processes(data_dir: Path) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if (
-                cmdline
-                and cmdline[0].endswith(b"/postgres")
-                and str(data_dir).encode() in b" ".join(cmdline)
-            ):
-                found.append(int(entry.name))
-    return found
 
 
 def test_first_start_needs_no_configuration(server: Server) -> None:
@@ -131,7 +44,7 @@ def test_restart_keeps_data(server: Server, tmp_path: Path) -> None:
     server.start()
     dumped = tenantry("template", "dump", "--data-dir", str(server.data_dir), env=server.env)
     assert dumped.returncode == 0, dumped.stderr
-    assert _filled(json.loads(dumped.stdout)) == DOCUMENT
+    assert filled(json.loads(dumped.stdout)) == DOCUMENT
 
 
 @EMBEDDED_ONLY

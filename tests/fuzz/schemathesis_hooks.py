@@ -1,18 +1,12 @@
 """Checks of our own that schemathesis runs with its built-in ones (`SCHEMATHESIS_HOOKS`)."""
 
 import json
-import re
 from typing import Any
 
 import schemathesis
 
-PROBLEM_JSON = "application/problem+json"
-# What would betray the server's insides: a Python traceback or PostgreSQL's words.
-LEAKS = re.compile(
-    r"Traceback \(most recent call last\)|File \"/|sqlalchemy|asyncpg|psycopg"
-    r"|\bSELECT\b.+\bFROM\b|\bINSERT INTO\b|\bUPDATE\b.+\bSET\b|syntax error at or near",
-    re.IGNORECASE | re.DOTALL,
-)
+from tenantry.errors import PROBLEM_JSON
+from tests.utils.problems import LEAKS
 
 
 @schemathesis.check

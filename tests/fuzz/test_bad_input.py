@@ -19,9 +19,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_serve import Server
-from tests.fuzz.conftest import Tenant, register
-from tests.fuzz.schemathesis_hooks import LEAKS, PROBLEM_JSON
+from tenantry.errors import PROBLEM_JSON
+from tests.utils.factories import Registration, unique_email
+from tests.utils.http import registered_at
+from tests.utils.problems import LEAKS
+from tests.utils.server import Server
 
 pytestmark = pytest.mark.slow
 
@@ -79,8 +81,8 @@ class World:
     """Two organizations with data in their databases, and the ids and cursors of it."""
 
     base: str
-    tenant: Tenant
-    other: Tenant
+    tenant: Registration
+    other: Registration
     ids: dict[str, str]
     cursors: dict[str, str]
 
@@ -107,7 +109,8 @@ def _first(base: str, path: str, headers: dict[str, str]) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def world(served: Server) -> World:
     base = served.url
-    tenant, other = register(base, "bad"), register(base, "other")
+    tenant = registered_at(base, unique_email("bad"))
+    other = registered_at(base, unique_email("other"))
     for who in (tenant, other):
         for name in ("one", "two"):
             _created(httpx.post(f"{base}/v1/spaces", json={"name": name}, headers=who.key))

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_serve import Server
-from tests.fuzz.conftest import register
+from tests.utils.factories import unique_email
+from tests.utils.http import registered_at
+from tests.utils.server import Server
 
 pytestmark = pytest.mark.slow
 HERE = Path(__file__).parent
@@ -65,7 +66,7 @@ def schemathesis(document: str, headers: dict[str, str], workdir: Path) -> subpr
 
 @pytest.mark.parametrize("document", ["openapi.json", "v20241104/openapi.json"])
 def test_schemathesis_finds_nothing(served: Server, document: str) -> None:
-    tenant = register(served.url, "fuzz")
+    tenant = registered_at(served.url, unique_email("fuzz"))
     outputs = served.data_dir.parent / document.replace("/", "-")
     credentials = {"with an API key": tenant.key, "anonymous": {}}
     runs = {

@@ -16,7 +16,7 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from tests.reliability.faults import Report, scenario
+from tests.utils.faults import Report, scenario
 
 console = Console()
 

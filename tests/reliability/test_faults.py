@@ -1,11 +1,12 @@
 """Faults under load, bounded: every kind of fault at least once while a client keeps
-writing with Idempotency-Keys (see `faults.py`; `scripts/soak` is the long run)."""
+writing with Idempotency-Keys (see `tests/utils/faults.py`; `scripts/soak` is the long
+run)."""
 
 import os
 
 import pytest
 
-from tests.reliability.faults import FAULTS, dumps, scenario
+from tests.utils.faults import FAULTS, dumps, scenario
 
 pytestmark = pytest.mark.slow
 SECONDS = float(os.environ.get("TENANTRY_FAULTS_SECONDS", "20"))

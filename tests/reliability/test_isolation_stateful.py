@@ -30,11 +30,9 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.exc import ProgrammingError
 
-from tenantry.data.models import Space
 from tenantry.db.engine import Lanes
-from tests.conftest import plain_url
-from tests.reliability.conftest import SPACE_ID, Served, serve_app
-from tests.reliability.tenants import (
+from tenantry.models.data import Space
+from tests.utils.isolation import (
     TEMPLATE_IDS,
     Credential,
     Database,
@@ -43,6 +41,9 @@ from tests.reliability.tenants import (
     build_world,
     fresh_uuid,
 )
+from tests.utils.portal import Served, serve_app
+from tests.utils.postgres import plain_url
+from tests.utils.template import SPACE_ID
 
 pytestmark = pytest.mark.slow
 EXAMPLES = int(os.environ.get("TENANTRY_ISOLATION_EXAMPLES", "20"))

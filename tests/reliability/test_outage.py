@@ -14,9 +14,9 @@ import pytest
 from starlette.exceptions import HTTPException
 
 from tenantry.errors import DatabaseUnavailable, as_problem
-from tests.reliability.conftest import Served, serve_app
-from tests.reliability.faults import Cluster
-from tests.reliability.tenants import build_world
+from tests.utils.faults import Cluster
+from tests.utils.isolation import build_world
+from tests.utils.portal import Served, serve_app
 
 pytestmark = pytest.mark.slow
 

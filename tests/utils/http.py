@@ -1,38 +1,48 @@
-"""Accounts and timed requests over real HTTP, for tests against a `tenantry serve`."""
+"""Organizations and timed requests over real HTTP, for tests against a `tenantry serve`."""
 
 import math
 import time
-import uuid
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-PASSWORD = "p" * 12  # what `tests.e2e.conftest.ready_key` registers with
+from tests.utils.factories import PASSWORD, Registration
+
 WRONG_PASSWORD = "not-the-password"
-
-
-def unique_email(label: str) -> str:
-    return f"{label}.{uuid.uuid4().hex[:10]}@example.com"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def register(client: httpx.AsyncClient, label: str) -> dict[str, Any]:
-    """A new organization: the registration's answer, with the `email` it was made with."""
-    email = unique_email(label)
-    response = await client.post("/v1/register/", json={"email": email, "password": PASSWORD})
-    assert response.status_code == 201, response.text
-    return dict(response.json()) | {"email": email}
 
 
 def login(
     client: httpx.AsyncClient, email: str, password: str = PASSWORD, **extra: str
 ) -> Awaitable[httpx.Response]:
     return client.post("/v1/login/individual/", json={"email": email, "password": password} | extra)
+
+
+def wait_until_ready(base: str, headers: dict[str, str], within: float = 30) -> None:
+    """Poll the server at `base` until the caller's database is ready."""
+    deadline = time.monotonic() + within
+    status = f"{base}/v1/databases/current/status/"
+    while httpx.get(status, headers=headers).json() != {"status": "ready"}:
+        assert time.monotonic() < deadline, "the database did not become ready"
+        time.sleep(0.05)
+
+
+def registered_at(base: str, email: str) -> Registration:
+    """Register an organization on the server at `base`; once its database is ready."""
+    response = httpx.post(
+        f"{base}/v1/register/", json={"email": email, "password": PASSWORD}, timeout=30
+    )
+    assert response.status_code == 201, response.text
+    registration = Registration(email=email, body=response.json())
+    wait_until_ready(base, registration.key)
+    return registration
+
+
+def ready_key(base: str, email: str) -> str:
+    """Register an organization on the server at `base`; its API key, once its database
+    is ready."""
+    return registered_at(base, email).api_key
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ from tenantry.config import Settings
 from tenantry.control.auth import repository
 from tenantry.control.auth.service import AuthService
 from tenantry.control.auth.throttle import client_address
-from tenantry.control.models import Database, TenantSchema
 from tenantry.db.sessions import ControlSession, detached_session
+from tenantry.models.control import Database, TenantSchema
 
 READ_ACTIONS = frozenset({Action.LIST, Action.DETAILS})
 WRITE_ACTIONS = frozenset({Action.CREATE, Action.EDIT, Action.DELETE})

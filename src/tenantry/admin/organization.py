@@ -19,10 +19,11 @@ from tenantry.auth.tokens import utcnow
 from tenantry.control.accounts import service as accounts
 from tenantry.control.api_keys import service as api_keys
 from tenantry.control.databases import service as databases
-from tenantry.control.databases.id_types import parse as parse_id_type
-from tenantry.control.models import Account, Database, Role, TenantSchema
 from tenantry.db.sessions import ControlSession, detached_session
 from tenantry.errors import TenantryError
+from tenantry.kernel.enums import DatabaseStatus, Role
+from tenantry.kernel.id_types import parse as parse_id_type
+from tenantry.models.control import Account, Database, TenantSchema
 
 KEY_ROLES = [Role.FRONTEND, Role.BACKEND, Role.MANAGER, Role.ROOT]
 
@@ -32,6 +33,13 @@ def _admin() -> AdminIdentity:
     if admin is None:
         raise HTTPException(403)
     return admin
+
+
+def forget(request: Request, tag: str) -> None:
+    """Drop what this process caches of credentials built on `tag` (a database, an account),
+    the change committed: a request that follows sees it at once, without waiting for the
+    NOTIFY that tells the other processes."""
+    request.app.state.tenantry.state.auth_cache.invalidate(tag)
 
 
 def caller(admin: AdminIdentity) -> AuthContext:
@@ -151,6 +159,7 @@ class AccountView(OrganizationView, model=Account):
         async with self.session_maker() as session:
             await accounts.delete(ControlSession(session), caller(_admin()), pk)
             await session.commit()
+        forget(request, str(pk))
 
 
 async def menu(request: Request) -> dict[str, Any]:
@@ -165,7 +174,7 @@ async def menu(request: Request) -> dict[str, Any]:
         ready = await session.execute(
             select(Database.id, Database.name)
             .join(TenantSchema, TenantSchema.name == Database.schema_name)
-            .where(Database.org_id == admin.org_id, Database.status == "ready")
+            .where(Database.org_id == admin.org_id, Database.status == DatabaseStatus.READY)
             .order_by(Database.name)
         )
         others = [row for row in ready.all() if row.id != admin.database.id]
@@ -217,6 +226,7 @@ class AccountPages(BaseView):
                 await api_keys.revoke(session, caller(admin), key_id[:64], utcnow())
             except TenantryError as error:
                 raise HTTPException(error.status, error.detail) from error
+        forget(request, admin.database.id)
         return RedirectResponse(request.url_for("admin:index"), status_code=302)
 
     @expose("/switch", methods=["POST"], identity="switch-database")

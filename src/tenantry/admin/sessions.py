@@ -19,16 +19,10 @@ from starlette.responses import Response
 
 from tenantry.auth.context import DatabaseRef
 from tenantry.config import Settings
-from tenantry.control.models import (
-    Account,
-    AdminSession,
-    Database,
-    DatabaseStatus,
-    Role,
-    TenantSchema,
-)
 from tenantry.db.migrate import head
 from tenantry.db.sessions import ControlSession, detached_session
+from tenantry.kernel.enums import DatabaseStatus, Role
+from tenantry.models.control import Account, AdminSession, Database, TenantSchema
 
 COOKIE = "tenantry_admin"
 TOUCH_AFTER = timedelta(minutes=1)  # the idle limit is pushed back at most this often

@@ -28,7 +28,6 @@ from tenantry.config import Settings
 from tenantry.data.catalog.schemas import ItemWrite, UserWrite
 from tenantry.data.documents.schemas import DocumentCreate, DocumentUpdate
 from tenantry.data.flexible_ids import InvalidId
-from tenantry.data.models import Document, Space, TenantModel
 from tenantry.data.ratings.schemas import RatingWrite
 from tenantry.data.spaces import images
 from tenantry.data.spaces import service as spaces
@@ -37,6 +36,7 @@ from tenantry.data.tenant_models.schemas import TenantModelCreate, TenantModelUp
 from tenantry.db.sessions import TenantSession
 from tenantry.errors import TenantryError
 from tenantry.ids import new_id
+from tenantry.models.data import Document, Space, TenantModel
 
 RENAMES = {"extra": "metadata"}  # attribute -> the API's name
 

@@ -4,7 +4,7 @@ Resolution fails closed: no credentials is the anonymous reader of the template;
 credential that does not fully check out is a 401, never a fall-through to anonymous.
 """
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
@@ -12,7 +12,6 @@ from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import and_, exists, select
 from starlette.routing import BaseRoute
 
 from tenantry.auth import api_keys
@@ -30,17 +29,11 @@ from tenantry.auth.errors import (
 from tenantry.auth.rate_limits import RateLimiter
 from tenantry.auth.tokens import ExpiredToken, InvalidToken, TokenService
 from tenantry.context import current_request
-from tenantry.control.models import (
-    Account,
-    Database,
-    DatabaseStatus,
-    RefreshToken,
-    Role,
-    TenantSchema,
-)
 from tenantry.db.migrate import head
-from tenantry.db.sessions import after_commit, detached_session, fetch_one
+from tenantry.db.sessions import after_commit, fetch_one
 from tenantry.errors import PROBLEM_JSON
+from tenantry.kernel.enums import DatabaseStatus, Role
+from tenantry.models.control import Database
 
 ROLE_RANK = {Role.FRONTEND: 0, Role.BACKEND: 1, Role.MANAGER: 2, Role.ROOT: 3}
 
@@ -60,6 +53,21 @@ class DatabaseRef:
     item_id_type: str = "uuid"
     user_id_type: str = "uuid"
     livemode: bool = False
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> "DatabaseRef":
+        """From a driver row holding `DATABASE_COLUMNS`."""
+        return cls(
+            row["database_id"],
+            row["database_org_id"],
+            row["name"],
+            row["schema_name"],
+            row["status"],
+            row["version"],
+            row["item_id_type"],
+            row["user_id_type"],
+            row["livemode"],
+        )
 
     @classmethod
     def of(cls, database: Database, schema_version: str | None = None) -> "DatabaseRef":
@@ -128,32 +136,29 @@ async def _from_token(request: Request, tokens: TokenService, token: str) -> Aut
     if (entry := cache.get(credential)) is not None:
         return entry.context
     generation = cache.generation
-    ended = exists().where(
-        RefreshToken.family_id == claims.family_id, RefreshToken.revoked_at.is_not(None)
+    row = await fetch_one(  # the account, the token's database if it names one, and
+        # whether the login was ended: one round trip
+        request.app.state.engine,
+        TOKEN_LOOKUP,
+        claims.account_id,
+        claims.org_id,
+        claims.family_id,
+        claims.database_id,
     )
-    query = (  # the account, the token's database if it names one, and whether the login
-        # was ended: one round trip
-        select(Account.role, Database, TenantSchema.version, ended.label("ended"))
-        .outerjoin(
-            Database,
-            and_(Database.id == claims.database_id, Database.org_id == Account.org_id),
-        )
-        .outerjoin(TenantSchema, TenantSchema.name == Database.schema_name)
-        .where(Account.id == claims.account_id, Account.org_id == claims.org_id)
-    )
-    async with detached_session(request.app.state.engine) as session:
-        row = (await session.execute(query)).one_or_none()
     if row is None:
         raise InvalidCredentials("The account of this token no longer exists.")
-    if row.ended:
+    if row["ended"]:
         raise LoginEnded
     database = None
     if claims.database_id is not None:
-        if row.Database is None:
+        if row["database_id"] is None:
             raise InvalidCredentials("The database of this token no longer exists.")
-        database = DatabaseRef.of(row.Database, row.version)
+        database = DatabaseRef.from_row(row)
     context = AuthContext(
-        org_id=claims.org_id, account_id=claims.account_id, role=Role(row.role), database=database
+        org_id=claims.org_id,
+        account_id=claims.account_id,
+        role=Role(row["role"]),
+        database=database,
     )
     if _cacheable(context):
         cache.put(
@@ -201,16 +206,30 @@ async def _count(request: Request, key_id: str) -> None:
         raise RateLimitExceeded(usage)
 
 
-KEY_LOOKUP = """
+# A credential's database, as `DatabaseRef.from_row` reads it: `d` the database, `s` its
+# schema's row.
+DATABASE_COLUMNS = """
+    d.id AS database_id, d.org_id AS database_org_id, d.name, d.schema_name, d.status,
+    d.item_id_type, d.user_id_type, d.livemode, s.version
+"""
+KEY_LOOKUP = f"""
     SELECT k.id, k.org_id, k.role, k.account_id, k.secret_hash, k.expires_at, k.revoked_at,
-           d.id AS database_id, d.org_id AS database_org_id, d.name, d.schema_name, d.status,
-           d.item_id_type, d.user_id_type, d.livemode, s.version, a.role AS owner_role
+           a.role AS owner_role, {DATABASE_COLUMNS}
     FROM tenantry.api_keys k
     JOIN tenantry.databases d ON d.id = k.database_id
     LEFT JOIN tenantry.accounts a ON a.id = k.account_id
     LEFT JOIN tenantry.schemas s ON s.name = d.schema_name
     WHERE k.prefix = $1
-"""
+"""  # noqa: S608  (no input in the text)
+TOKEN_LOOKUP = f"""
+    SELECT a.role, {DATABASE_COLUMNS}, EXISTS (
+        SELECT FROM tenantry.refresh_tokens r WHERE r.family_id = $3 AND r.revoked_at IS NOT NULL
+    ) AS ended
+    FROM tenantry.accounts a
+    LEFT JOIN tenantry.databases d ON d.id = $4 AND d.org_id = a.org_id
+    LEFT JOIN tenantry.schemas s ON s.name = d.schema_name
+    WHERE a.id = $1 AND a.org_id = $2
+"""  # noqa: S608  (no input in the text)
 
 
 async def _load_key(request: Request, prefix: str) -> Entry:
@@ -222,17 +241,7 @@ async def _load_key(request: Request, prefix: str) -> Entry:
         raise InvalidCredentials("The API key is not valid.")
     if row["revoked_at"] is not None:
         raise InvalidCredentials("The API key was revoked.")
-    database = DatabaseRef(
-        row["database_id"],
-        row["database_org_id"],
-        row["name"],
-        row["schema_name"],
-        row["status"],
-        row["version"],
-        row["item_id_type"],
-        row["user_id_type"],
-        row["livemode"],
-    )
+    database = DatabaseRef.from_row(row)
     context = AuthContext(
         org_id=row["org_id"],
         api_key_id=row["id"],

@@ -1,7 +1,7 @@
 """What can go wrong when a caller proves who they are."""
 
-from tenantry.auth.rate_limits import Usage
 from tenantry.errors import Conflict, Forbidden, TooManyRequests, Unauthorized
+from tenantry.kernel.rate_limits import Usage
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="tenantry"'}
 

@@ -10,14 +10,15 @@ process asks Redis for it (a `TTL`) once per key and window, not once per reques
 import logging
 import math
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from limits import RateLimitItem, parse
+from limits import RateLimitItem
 from limits.aio.storage import RedisStorage
 from limits.errors import StorageError
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+
+from tenantry.kernel.rate_limits import Usage, parse_limit
 
 if TYPE_CHECKING:
     from tenantry.config import Settings
@@ -28,32 +29,6 @@ RETRY_STORAGE_AFTER = 1.0  # seconds without trying Redis after it failed
 WARN_EVERY = 60.0  # seconds between two warnings that requests are not limited
 REDIS_TIMEOUT = 0.5  # seconds: a request waits no longer for Redis than this
 MAX_REMEMBERED_WINDOWS = 100_000
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """Where a key stands in its window, counting the request at hand."""
-
-    limit: int
-    remaining: int
-    reset: int  # whole seconds until the window ends, at least 1
-    window: int  # seconds
-    allowed: bool
-
-    def raw_headers(self) -> list[tuple[bytes, bytes]]:
-        limit, remaining, reset = b"%d" % self.limit, b"%d" % self.remaining, b"%d" % self.reset
-        return [
-            (b"ratelimit-limit", limit),
-            (b"ratelimit-remaining", remaining),
-            (b"ratelimit-reset", reset),
-            (b"x-ratelimit-limit", limit),
-            (b"x-ratelimit-remaining", remaining),
-            (b"x-ratelimit-reset", reset),
-            (b"x-ratelimit-window", b"%d" % self.window),
-        ]
-
-    def headers(self) -> dict[str, str]:
-        return {name.decode(): value.decode() for name, value in self.raw_headers()}
 
 
 class Counters(Protocol):
@@ -96,20 +71,6 @@ class ProcessCounters:
     async def get_expiry(self, key: str) -> float:
         window = self._windows.get(key)
         return window.ends if window is not None else time.time()
-
-
-def parse_limit(notation: str | None) -> RateLimitItem | None:
-    """`"1200/minute"` (the `limits` library's notation) as a limit; "none" or "" as None.
-    ValueError for anything else."""
-    if notation is None or notation.strip().lower() in ("", "none"):
-        return None
-    try:
-        item = parse(notation)
-    except ValueError as error:
-        raise ValueError(f"{notation!r} is not a rate limit like '1200/minute'") from error
-    if item.amount < 1:
-        raise ValueError("a rate limit must allow at least one request")
-    return item
 
 
 def counters_for(redis_url: str | None, *, prefix: str) -> Counters:

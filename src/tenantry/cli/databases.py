@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.cli.common import DataDir, console, reachable_database, settings_from, with_engine
 from tenantry.control.databases import service
-from tenantry.control.databases.id_types import parse as parse_id_type
-from tenantry.control.models import Database, Job, Organization, TenantSchema
 from tenantry.control.provisioning.worker import Worker
 from tenantry.db.sessions import detached_session
 from tenantry.errors import TenantryError
+from tenantry.kernel.id_types import parse as parse_id_type
+from tenantry.models.control import Database, Job, Organization, TenantSchema
 
 databases_app = typer.Typer(help="Databases (tenants) of every organization.")
 

@@ -7,8 +7,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.cli.common import DataDir, console, reachable_database, settings_from, with_engine
-from tenantry.control.models import Account
 from tenantry.db.sessions import detached_session
+from tenantry.models.control import Account
 
 operators_app = typer.Typer(help="Operators: accounts that may edit the template.")
 

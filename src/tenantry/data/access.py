@@ -18,11 +18,11 @@ from tenantry.auth.errors import (
     PublicSchemaReadOnly,
     RoleForbidden,
 )
-from tenantry.control.models import DatabaseStatus, Role
 from tenantry.db.base import TEMPLATE_SCHEMA
 from tenantry.db.migrate import head
 from tenantry.db.sessions import TenantSession, bound_session
 from tenantry.errors import Conflict
+from tenantry.kernel.enums import DatabaseStatus, Role
 
 
 class SchemaNotAtHead(Conflict):

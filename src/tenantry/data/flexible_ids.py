@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from tenantry.control.databases.id_types import INTEGERS, parse
+from tenantry.kernel.id_types import INTEGERS, parse
 
 WireId = int | str
 # Character classes spelled out in ASCII: `\d`, `\s` and re.IGNORECASE reach beyond it.

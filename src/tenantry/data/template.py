@@ -14,8 +14,7 @@ from sqlalchemy import Column, LargeBinary, Table, delete, insert, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import DateTime, Uuid
 
-from tenantry.data import models
-from tenantry.db.base import DataPlaneBase
+from tenantry.db.migrate import template_tables
 from tenantry.db.sessions import TenantSession
 
 Document = dict[str, list[dict[str, Any]]]
@@ -23,12 +22,6 @@ Document = dict[str, list[dict[str, Any]]]
 
 class TemplateDocumentError(ValueError):
     pass
-
-
-def _tables() -> list[Table]:
-    """The tables of the document: not those kept by triggers, which follow the others."""
-    tables = DataPlaneBase.metadata.sorted_tables
-    return [table for table in tables if table.name not in models.KEPT_BY_TRIGGERS]
 
 
 def _to_json(column: Column[Any], value: Any) -> Any:
@@ -74,7 +67,7 @@ def _rows(table: Table, rows: Any) -> list[dict[str, Any]]:
 
 async def dump(session: TenantSession) -> Document:
     document: Document = {}
-    for table in _tables():
+    for table in template_tables():
         primary_key = list(table.primary_key.columns)
         result = await session.execute(select(table).order_by(*primary_key))
         document[table.name] = [
@@ -88,7 +81,7 @@ async def load(session: TenantSession, document: Any) -> dict[str, int]:
     """Replace every data-plane row of the session's schema with the document's rows."""
     if not isinstance(document, dict):
         raise TemplateDocumentError("the template document must be a JSON object")
-    tables = _tables()
+    tables = template_tables()
     unknown = set(document) - {table.name for table in tables}
     if unknown:
         raise TemplateDocumentError(f"unknown tables: {sorted(unknown)}")

@@ -6,7 +6,7 @@ every statement is bound to one database's schema (or the template) at execution
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import DateTime, MetaData, Table, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 CONTROL_SCHEMA = "tenantry"
@@ -34,3 +34,13 @@ class Timestamps:
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+KEPT_BY_TRIGGERS = {"info": {"kept_by_triggers": True}}
+"""`__table_args__` of a data-plane table the triggers derive from the others: never copied
+from the template nor loaded, since the triggers rebuild it as the rows it counts are copied
+or loaded."""
+
+
+def kept_by_triggers(table: Table) -> bool:
+    return bool(table.info.get("kept_by_triggers"))

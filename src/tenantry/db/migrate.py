@@ -22,11 +22,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Table, text
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tenantry.db.base import CONTROL_SCHEMA, TEMPLATE_SCHEMA, DataPlaneBase
+from tenantry.db.base import CONTROL_SCHEMA, TEMPLATE_SCHEMA, DataPlaneBase, kept_by_triggers
 from tenantry.db.schema_names import quote
 
 Tree = Literal["control", "tenant"]
@@ -73,8 +73,6 @@ async def upgrade_control(engine: AsyncEngine) -> None:
 def tenant_sql(start: str | None) -> str:
     """The tenant tree's statements from revision `start` (None: an empty schema) to head,
     written without a schema name."""
-    from tenantry.data import models  # noqa: F401  (registers the tables)
-
     script = _script("tenant")
     output = io.StringIO()
 
@@ -136,8 +134,42 @@ async def driver_connection(connection: AsyncConnection) -> asyncpg.Connection:
     return driver
 
 
+def template_tables() -> list[Table]:
+    """The tables whose rows the template holds and every new database starts with, parents
+    first: all but those the counting triggers derive from the others."""
+    tables = DataPlaneBase.metadata.sorted_tables
+    return [table for table in tables if not kept_by_triggers(table)]
+
+
+TEMPLATE_CHANGED = "template_changed"
+TRACKED = (
+    "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "  # noqa: S608
+    f"WHERE t.tgname = '{TEMPLATE_CHANGED}' "
+    f"AND c.relnamespace = '{TEMPLATE_SCHEMA}'::regnamespace"
+)
+
+
+def template_tracking_sql(tracked: set[str]) -> str:
+    """Statements that make every write to the template's rows count a new generation
+    (`tenantry.template_changed()`, control migration 0011), on the tables not `tracked`
+    yet; the warm pool's schemas are filled at a generation and refreshed when it moves."""
+    template = quote(TEMPLATE_SCHEMA)
+    statements = [
+        f"CREATE TRIGGER {TEMPLATE_CHANGED} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+        f'ON {template}."{table.name}" FOR EACH STATEMENT '
+        "EXECUTE FUNCTION tenantry.template_changed()"
+        for table in template_tables()
+        if table.name not in tracked
+    ]
+    statements.append(
+        "UPDATE tenantry.schemas SET template_generation = 0 "  # noqa: S608
+        f"WHERE name = '{TEMPLATE_SCHEMA}' AND template_generation IS NULL"
+    )
+    return ";\n".join(statements) + ";\n"
+
+
 async def upgrade_template(engine: AsyncEngine) -> None:
-    """Bring the template (`public`) to the tenant head; register it."""
+    """Bring the template (`public`) to the tenant head; register it; count its changes."""
     async with engine.connect() as connection:
         driver = await driver_connection(connection)
         async with driver.transaction():
@@ -148,6 +180,8 @@ async def upgrade_template(engine: AsyncEngine) -> None:
             await driver.execute(
                 schema_upgrade_sql(TEMPLATE_SCHEMA, start, kind="template", create=False)
             )
+            tracked = {row[0] for row in await driver.fetch(TRACKED)}
+            await driver.execute(template_tracking_sql(tracked))
 
 
 async def create_schema(engine: AsyncEngine, schema: str, *, kind: str) -> None:

@@ -12,9 +12,10 @@ from tenantry.control.accounts.schemas import (
     IndividualCreate,
     ServiceCreate,
 )
+from tenantry.kernel.versions import V1
 from tenantry.routing import Router
 
-router = Router(prefix="/v1/accounts", tags=["accounts"])
+router = Router(prefix=f"{V1}/accounts", tags=["accounts"])
 
 
 @router.get("/")

@@ -2,8 +2,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from tenantry.control.auth.schemas import Password, Strict
-from tenantry.control.models import Role
+from tenantry.control.auth.schemas import Password
+from tenantry.kernel.enums import Role
+from tenantry.kernel.schemas import Strict
 
 AssignableRole = Role  # `root` is refused by the service: one per organization
 

@@ -5,10 +5,11 @@ from sqlalchemy.exc import IntegrityError
 
 from tenantry.auth.context import AuthContext
 from tenantry.auth.passwords import hash_password
-from tenantry.control.models import Account, AccountKind, Role
 from tenantry.db.sessions import ControlSession
 from tenantry.errors import BadRequest, Conflict, NotFound
 from tenantry.ids import new_id
+from tenantry.kernel.enums import Role
+from tenantry.models.control import Account, AccountKind
 
 
 class AccountNotFound(NotFound):

@@ -6,10 +6,11 @@ from tenantry.auth.connection import ControlDB
 from tenantry.auth.context import AuthContext, RootOrManager, forget, token_service
 from tenantry.control.api_keys import service
 from tenantry.control.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyRead
-from tenantry.control.models import ApiKey
+from tenantry.kernel.versions import V1
+from tenantry.models.control import ApiKey
 from tenantry.routing import Router
 
-router = Router(prefix="/v1/api-keys", tags=["api keys"])
+router = Router(prefix=f"{V1}/api-keys", tags=["api keys"])
 
 
 def _read(key: ApiKey, caller: AuthContext) -> ApiKeyRead:

@@ -2,8 +2,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tenantry.control.auth.schemas import Strict
-from tenantry.control.models import Role
+from tenantry.kernel.enums import Role
+from tenantry.kernel.schemas import Strict
 
 
 class ApiKeyCreate(Strict):

@@ -8,10 +8,11 @@ from tenantry.auth import api_keys
 from tenantry.auth.context import ROLE_RANK, AuthContext
 from tenantry.auth.errors import NoDatabaseSelected, RoleForbidden
 from tenantry.control.accounts.service import AccountNotFound
-from tenantry.control.models import Account, AccountKind, ApiKey, Role
 from tenantry.db.sessions import ControlSession
 from tenantry.errors import BadRequest, NotFound
 from tenantry.ids import new_id
+from tenantry.kernel.enums import Role
+from tenantry.models.control import Account, AccountKind, ApiKey
 
 
 class ApiKeyNotFound(NotFound):

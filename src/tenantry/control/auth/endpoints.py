@@ -25,9 +25,10 @@ from tenantry.control.auth.throttle import (
     client_address,
 )
 from tenantry.db.sessions import after_commit
+from tenantry.kernel.versions import V1
 from tenantry.routing import Router
 
-router = Router(prefix="/v1", tags=["auth"])
+router = Router(prefix=V1, tags=["auth"])
 
 
 async def auth_service(request: Request) -> AuthService:

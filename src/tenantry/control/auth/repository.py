@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tenantry.control.models import Account, Database, LoginThrottle, RefreshToken
 from tenantry.db.sessions import ControlSession, fetch_one
+from tenantry.models.control import Account, Database, LoginThrottle, RefreshToken
 
 
 async def account_by_email(session: ControlSession, email: str) -> Account | None:

@@ -1,13 +1,11 @@
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field
 
 from tenantry.auth.passwords import MAX_LENGTH, MIN_LENGTH
-from tenantry.control.models import Role
+from tenantry.control.databases.schemas import DatabaseSummary
+from tenantry.kernel.enums import Role
+from tenantry.kernel.schemas import Strict
 
 Password = Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH)
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class RegisterRequest(Strict):
@@ -34,19 +32,6 @@ class RefreshRequest(Strict):
     refresh_token: str = Field(min_length=1, max_length=4096)
     db_id: str | None = Field(default=None, min_length=1, max_length=64)
     db_name: str | None = Field(default=None, min_length=1, max_length=200)
-
-
-class DatabaseSummary(BaseModel):
-    id: str
-    name: str
-    description: str
-    item_id_type: str
-    user_id_type: str
-    session_id_type: str
-    status: str
-    livemode: bool = Field(
-        default=False, description="Live or test data, fixed at creation; keys share it."
-    )
 
 
 class LoginResponse(BaseModel):

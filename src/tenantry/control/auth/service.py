@@ -18,20 +18,21 @@ from tenantry.auth.passwords import hash_password, verify_password
 from tenantry.auth.tokens import ExpiredToken, InvalidToken, Issued, TokenService, TokenType
 from tenantry.config import Settings
 from tenantry.control.auth import repository
-from tenantry.control.auth.schemas import DatabaseSummary, LoginResponse
+from tenantry.control.auth.schemas import LoginResponse
 from tenantry.control.databases import service as databases
-from tenantry.control.models import (
+from tenantry.control.databases.schemas import summary
+from tenantry.db.sessions import ControlSession, detached_session
+from tenantry.errors import Conflict, NotFound
+from tenantry.ids import new_id
+from tenantry.kernel.enums import Role
+from tenantry.models.control import (
     Account,
     AccountKind,
     ApiKey,
     Database,
     Organization,
     RefreshToken,
-    Role,
 )
-from tenantry.db.sessions import ControlSession, detached_session
-from tenantry.errors import Conflict, NotFound
-from tenantry.ids import new_id
 
 
 class EmailTaken(Conflict):
@@ -50,12 +51,6 @@ class Registered:
     login: LoginResponse
     account_id: str
     api_key: str
-
-
-def summary(database: Database | None) -> DatabaseSummary | None:
-    if database is None:
-        return None
-    return DatabaseSummary.model_validate(database, from_attributes=True)
 
 
 class AuthService:

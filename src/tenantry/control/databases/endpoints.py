@@ -7,7 +7,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tenantry.auth.connection import ControlDB, RequestConnection
 from tenantry.auth.context import AuthContext, BackendOrAbove, RootOrManager, forget
-from tenantry.control.auth.service import summary
 from tenantry.control.databases import service
 from tenantry.control.databases.schemas import (
     Counters,
@@ -17,24 +16,28 @@ from tenantry.control.databases.schemas import (
     DatabaseRead,
     DatabaseStatusRead,
     DatabaseUpdate,
+    summary,
 )
-from tenantry.control.models import Database, DatabaseStatus
+from tenantry.control.provisioning.worker import wake_after_commit
 from tenantry.data.access import data_schema
-from tenantry.data.counters import count_rows
 from tenantry.db.sessions import bound_session
 from tenantry.errors import TenantryError
+from tenantry.kernel.enums import DatabaseStatus
+from tenantry.kernel.versions import V1
+from tenantry.models.control import Database
 from tenantry.routing import Router
 
-router = Router(prefix="/v1/databases", tags=["databases"])
+router = Router(prefix=f"{V1}/databases", tags=["databases"])
 MAX_PAGE = 1_000_000
 
 
 @router.post("/", status_code=201)
 async def create_database(
-    body: DatabaseCreate, caller: RootOrManager, session: ControlDB
+    body: DatabaseCreate, caller: RootOrManager, session: ControlDB, request: Request
 ) -> DatabaseCreated:
     """Create a database; it is `pending` until its schema is ready."""
     assert caller.org_id is not None
+    wake_after_commit(request)
     database = await service.create(
         session,
         org_id=caller.org_id,
@@ -70,7 +73,7 @@ async def _counters(connection: AsyncConnection, caller: AuthContext) -> Counter
     except TenantryError as error:
         return Counters(rating=0, user=0, item=0, warnings=[f"Counters unavailable: {error}"])
     async with bound_session(connection, schema) as tenant:
-        return Counters(**await count_rows(tenant))
+        return Counters(**await service.counts(tenant))
 
 
 def _read(database: Database, counters: Counters) -> DatabaseRead:

@@ -2,12 +2,32 @@ from typing import Any
 
 from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
-from tenantry.control.auth.schemas import DatabaseSummary, Strict
-from tenantry.control.databases.id_types import IdTypeName
+from tenantry.kernel.id_types import IdTypeName
+from tenantry.kernel.schemas import Strict
+from tenantry.models.control import Database
 
 OPTIONAL = ("warnings", "failure_reason")
 Name = Field(min_length=1, max_length=200)
 Description = Field(default="", max_length=10_000)
+
+
+class DatabaseSummary(BaseModel):
+    id: str
+    name: str
+    description: str
+    item_id_type: str
+    user_id_type: str
+    session_id_type: str
+    status: str
+    livemode: bool = Field(
+        default=False, description="Live or test data, fixed at creation; keys share it."
+    )
+
+
+def summary(database: Database | None) -> DatabaseSummary | None:
+    if database is None:
+        return None
+    return DatabaseSummary.model_validate(database, from_attributes=True)
 
 
 class DatabaseCreate(Strict):

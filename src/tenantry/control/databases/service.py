@@ -9,12 +9,12 @@ from sqlalchemy.exc import IntegrityError
 from tenantry.auth.context import AuthContext
 from tenantry.auth.errors import NoDatabaseSelected
 from tenantry.control.databases import repository
-from tenantry.control.models import Database, JobKind
 from tenantry.control.provisioning.repository import add_job
 from tenantry.db import schema_names
-from tenantry.db.sessions import ControlSession
+from tenantry.db.sessions import ControlSession, TenantSession
 from tenantry.errors import Conflict, NotFound
 from tenantry.ids import new_id
+from tenantry.models.control import Database, JobKind
 
 SCHEMA_NAME_ATTEMPTS = 20
 
@@ -152,3 +152,8 @@ async def delete(session: ControlSession, database: Database) -> None:
     await session.flush()
     await repository.mark_schema_dropping(session, database.schema_name)
     await add_job(session, JobKind.DROP, database.schema_name)
+
+
+async def counts(tenant: TenantSession) -> dict[str, int]:
+    """How many ratings, users and items the database of `tenant` holds."""
+    return await repository.count_rows(tenant)

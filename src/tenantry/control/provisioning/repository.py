@@ -1,14 +1,18 @@
-"""SQL of jobs, the warm pool and database status, on the worker's own connection."""
+"""SQL of jobs, the warm pool and database status, on the worker's own connection.
+
+A job runs in one transaction of the driver's own (`asyncpg`): few round trips, each cheap,
+since a database is ready only when its job commits."""
 
 from dataclasses import dataclass
 from datetime import timedelta
 
 import asyncpg
-from sqlalchemy import String, cast, delete, func, insert, select, text, update
+from sqlalchemy import String, cast, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from tenantry.control.models import Database, DatabaseStatus, Job, SchemaKind, TenantSchema
 from tenantry.db.base import TEMPLATE_SCHEMA
+from tenantry.kernel.enums import DatabaseStatus
+from tenantry.models.control import Job, SchemaKind
 
 CHANNEL = "tenantry_jobs"
 
@@ -64,15 +68,18 @@ async def release_jobs(driver: asyncpg.Connection) -> None:
     await driver.execute("SELECT pg_advisory_unlock_all()")
 
 
-async def finish_job(connection: AsyncConnection, job_id: int) -> None:
-    await connection.execute(delete(Job).where(Job.id == job_id))
+async def finish_job(driver: asyncpg.Connection, job_id: int) -> None:
+    await driver.execute("DELETE FROM tenantry.jobs WHERE id = $1", job_id)
 
 
 async def postpone_job(
-    connection: AsyncConnection, job_id: int, error: str, delay: timedelta
+    driver: asyncpg.Connection, job_id: int, error: str, delay: timedelta
 ) -> None:
-    await connection.execute(
-        update(Job).where(Job.id == job_id).values(last_error=error, run_after=func.now() + delay)
+    await driver.execute(
+        "UPDATE tenantry.jobs SET last_error = $2, run_after = now() + $3::interval WHERE id = $1",
+        job_id,
+        error,
+        delay,
     )
 
 
@@ -84,62 +91,121 @@ async def next_run_after(connection: AsyncConnection) -> float | None:
     return None if seconds is None else float(seconds)
 
 
-async def lock_pending_database(
-    connection: AsyncConnection, database_id: str
-) -> tuple[bool, str | None]:
-    """Lock the database row: whether it is still pending, and the template's version."""
-    template = (
-        select(TenantSchema.version).where(TenantSchema.name == TEMPLATE_SCHEMA).scalar_subquery()
-    )
-    row = (
-        await connection.execute(
-            select(Database.status, template)
-            .where(Database.id == database_id)
-            .with_for_update(of=Database)
-        )
-    ).one_or_none()
-    if row is None:
-        return False, None
-    return row[0] == DatabaseStatus.PENDING, row[1]
+@dataclass(frozen=True)
+class Found:
+    """What a provisioning job finds once it holds its database's row."""
+
+    pending: bool
+    template_version: str | None
+    template_generation: int | None
+    pooled: str | None  # a pool schema at head, locked for this job; None if none is free
+    pooled_generation: int | None
+
+    @property
+    def pooled_is_current(self) -> bool:
+        """Whether the pool schema holds the template's rows as they are now."""
+        generation = self.pooled_generation
+        return generation is not None and generation == self.template_generation
+
+
+# The database's row, locked; the template's version and generation; and the oldest free
+# pool schema at head, one holding the template's current rows first.
+FIND = f"""
+SELECT d.status = '{DatabaseStatus.PENDING}', t.version, t.template_generation,
+       p.name, p.template_generation
+FROM tenantry.databases AS d
+LEFT JOIN tenantry.schemas AS t ON t.name = '{TEMPLATE_SCHEMA}'
+LEFT JOIN LATERAL (
+    SELECT name, template_generation FROM tenantry.schemas
+    WHERE kind = '{SchemaKind.POOL}' AND version = $2
+    ORDER BY template_generation IS NOT DISTINCT FROM t.template_generation DESC, created_at
+    LIMIT 1 FOR UPDATE SKIP LOCKED
+) AS p ON true
+WHERE d.id = $1
+FOR UPDATE OF d
+"""  # noqa: S608  (our names)
+
+
+async def find_for_provisioning(
+    driver: asyncpg.Connection, database_id: str, version: str
+) -> Found | None:
+    """One round trip: lock the database row, read the template's state, take a pool schema
+    at `version` (other workers skip it until this transaction ends). None: no database."""
+    row = await driver.fetchrow(FIND, database_id, version)
+    return None if row is None else Found(*row)
+
+
+MARK_READY = f"""
+WITH finished AS (DELETE FROM tenantry.jobs WHERE id = $2)
+UPDATE tenantry.databases SET status = '{DatabaseStatus.READY}', failure_reason = NULL,
+    updated_at = now()
+WHERE id = $1
+"""  # noqa: S608  (our names)
+
+
+async def mark_ready(driver: asyncpg.Connection, database_id: str, job_id: int) -> None:
+    """The database is ready and its job done: one statement."""
+    await driver.execute(MARK_READY, database_id, job_id)
 
 
 async def mark_database(
-    connection: AsyncConnection, database_id: str, status: str, reason: str | None = None
+    driver: asyncpg.Connection, database_id: str, status: str, reason: str | None = None
 ) -> None:
-    await connection.execute(
-        update(Database)
-        .where(Database.id == database_id)
-        .values(status=status, failure_reason=reason, updated_at=func.now())
+    await driver.execute(
+        "UPDATE tenantry.databases SET status = $2, failure_reason = $3, updated_at = now() "
+        "WHERE id = $1",
+        database_id,
+        status,
+        reason,
     )
 
 
-async def claim_pool_schema(connection: AsyncConnection, version: str) -> str | None:
-    """Take the oldest pool schema at `version`; other workers skip it until commit."""
-    return await connection.scalar(
-        select(TenantSchema.name)
-        .where(TenantSchema.kind == SchemaKind.POOL, TenantSchema.version == version)
-        .order_by(TenantSchema.created_at)
-        .limit(1)
-        .with_for_update(skip_locked=True)
+async def forget_schema(driver: asyncpg.Connection, name: str) -> None:
+    await driver.execute("DELETE FROM tenantry.schemas WHERE name = $1", name)
+
+
+@dataclass(frozen=True)
+class Template:
+    version: str | None
+    generation: int | None
+
+
+async def template(driver: asyncpg.Connection) -> Template | None:
+    row = await driver.fetchrow(
+        "SELECT version, template_generation FROM tenantry.schemas WHERE name = $1",
+        TEMPLATE_SCHEMA,
     )
+    return None if row is None else Template(*row)
 
 
-async def forget_schema(connection: AsyncConnection, name: str) -> None:
-    await connection.execute(delete(TenantSchema).where(TenantSchema.name == name))
-
-
-async def pool_size(connection: AsyncConnection, version: str) -> int:
-    count = await connection.scalar(
-        select(func.count())
-        .select_from(TenantSchema)
-        .where(TenantSchema.kind == SchemaKind.POOL, TenantSchema.version == version)
+async def claim_outdated_pool_schema(
+    driver: asyncpg.Connection, version: str, generation: int | None
+) -> str | None:
+    """Take the oldest pool schema at `version` holding other rows than the template's
+    `generation`; other workers skip it until commit."""
+    name: str | None = await driver.fetchval(
+        f"SELECT name FROM tenantry.schemas WHERE kind = '{SchemaKind.POOL}' "  # noqa: S608
+        "AND version = $1 "
+        "AND template_generation IS DISTINCT FROM $2 "
+        "ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+        version,
+        generation,
     )
-    return int(count or 0)
+    return name
 
 
-async def try_lock_pool(connection: AsyncConnection) -> bool:
+async def pool_size(driver: asyncpg.Connection, version: str) -> int:
+    count: int = await driver.fetchval(
+        f"SELECT count(*) FROM tenantry.schemas WHERE kind = '{SchemaKind.POOL}' "  # noqa: S608
+        "AND version = $1",
+        version,
+    )
+    return count
+
+
+async def try_lock_pool(driver: asyncpg.Connection) -> bool:
     """One refiller at a time, across processes, for this transaction."""
-    locked = await connection.scalar(
-        text("SELECT pg_try_advisory_xact_lock(hashtextextended('tenantry.pool', 0))")
+    locked: bool = await driver.fetchval(
+        "SELECT pg_try_advisory_xact_lock(hashtextextended('tenantry.pool', 0))"
     )
-    return bool(locked)
+    return locked

@@ -13,13 +13,16 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from datetime import timedelta
 
+import asyncpg
+from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tenantry.control.models import JobKind
+from tenantry import idempotency
 from tenantry.control.provisioning import repository, service
 from tenantry.control.provisioning.repository import CHANNEL, ClaimedJob
-from tenantry.data import idempotency
 from tenantry.db.migrate import RECYCLE_AFTER, driver_connection
+from tenantry.db.sessions import after_commit
+from tenantry.models.control import JobKind
 
 logger = logging.getLogger("tenantry.worker")
 
@@ -27,7 +30,7 @@ RESTART_DELAY = 2.0
 EXPIRY_INTERVAL = 600.0  # seconds between sweeps of old idempotency records
 IDLE_WAKEUP = 30.0  # seconds: a safety net; NOTIFY is what wakes the worker
 
-Handler = Callable[[AsyncConnection, ClaimedJob], Awaitable[None]]
+Handler = Callable[[asyncpg.Connection, ClaimedJob], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {JobKind.PROVISION: service.provision, JobKind.DROP: service.drop}
 
 
@@ -80,6 +83,11 @@ class Worker:
                 await driver.remove_listener(CHANNEL, self._notified)
 
     def _notified(self, *_: object) -> None:
+        self.wake()
+
+    def wake(self) -> None:
+        """Look for work now: a job queued by this process has committed (its NOTIFY, a
+        round trip through PostgreSQL, still wakes the other processes)."""
         self._wake.set()
 
     async def _loop(self) -> None:
@@ -124,30 +132,29 @@ class Worker:
         job = await repository.claim_job(driver)
         try:
             if job is not None:
-                await self._attempt(connection, job)
+                await self._attempt(driver, job)
         finally:
             await repository.release_jobs(driver)
         return job is not None
 
-    async def _attempt(self, connection: AsyncConnection, job: ClaimedJob) -> None:
+    async def _attempt(self, driver: asyncpg.Connection, job: ClaimedJob) -> None:
         if job.attempts > self.max_attempts:
             reason = job.last_error or "The worker stopped while running this job."
-            await self._give_up(connection, job, reason)
+            await self._give_up(driver, job, reason)
             return
         started = time.perf_counter()
         try:
-            async with connection.begin():
-                await HANDLERS[job.kind](connection, job)
-                await repository.finish_job(connection, job.id)
+            async with driver.transaction():  # the handler ends the job too
+                await HANDLERS[job.kind](driver, job)
         except Exception as error:  # any failure of a step is retried, then reported
             reason = str(error) if isinstance(error, service.ProvisioningError) else repr(error)
             logger.warning("job %s (%s) failed: %s", job.id, job.kind, reason)
             if job.attempts >= self.max_attempts:
-                await self._give_up(connection, job, reason)
+                await self._give_up(driver, job, reason)
             else:
-                async with connection.begin():
+                async with driver.transaction():
                     await repository.postpone_job(
-                        connection, job.id, reason, self.backoff(job.attempts)
+                        driver, job.id, reason, self.backoff(job.attempts)
                     )
         else:
             fields = {
@@ -159,8 +166,15 @@ class Worker:
             }
             logger.info("job done", extra={"fields": fields})
 
-    async def _give_up(self, connection: AsyncConnection, job: ClaimedJob, reason: str) -> None:
+    async def _give_up(self, driver: asyncpg.Connection, job: ClaimedJob, reason: str) -> None:
         logger.error("job %s (%s) gave up: %s", job.id, job.kind, reason)
-        async with connection.begin():
-            await service.give_up(connection, job, reason)
-            await repository.finish_job(connection, job.id)
+        async with driver.transaction():
+            await service.give_up(driver, job, reason)
+
+
+def wake_after_commit(request: Request) -> None:
+    """Have this process's worker (if it runs one) look for work as soon as the request's
+    transaction commits: the job it queued starts without waiting for its NOTIFY."""
+    worker: Worker | None = getattr(request.app.state, "worker", None)
+    if worker is not None:
+        after_commit(request, worker.wake)

@@ -20,9 +20,10 @@ from tenantry.data.catalog.schemas import (
 )
 from tenantry.data.catalog.service import ITEMS, USERS
 from tenantry.data.pagination import MAX_CURSOR_LENGTH, Signer
+from tenantry.kernel.versions import V1
 from tenantry.routing import Router, body_limit
 
-router = Router(prefix="/v1", tags=["items and users"])
+router = Router(prefix=V1, tags=["items and users"])
 MAX_AMOUNT = 5000
 
 ItemId = Annotated[str, Path(max_length=200, description="An id of the item_id_type.")]

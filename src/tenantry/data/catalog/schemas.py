@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from tenantry.control.auth.schemas import Strict
+from tenantry.kernel.schemas import Strict
 
 MAX_BULK = 10_000
 PROPERTIES = "Properties: a JSON object; a PUT replaces the stored one whole."

@@ -10,10 +10,10 @@ from tenantry.data.catalog import repository
 from tenantry.data.catalog.ids import encoded, invalid
 from tenantry.data.catalog.schemas import Properties, Repeated
 from tenantry.data.flexible_ids import IdCodec, InvalidId, from_base64url, to_base64url
-from tenantry.data.models import Item, User
 from tenantry.data.pagination import Cursors
 from tenantry.db.sessions import TenantSession
 from tenantry.errors import NotFound
+from tenantry.models.data import Item, User
 
 MAX_ERRORS = 20  # a bulk call's 400 names at most this many fields
 

@@ -19,10 +19,11 @@ from tenantry.data.documents.schemas import (
     ListTenantIds,
     TenantIdsResult,
 )
-from tenantry.data.idempotency import IdempotencyOptional
+from tenantry.idempotency import IdempotencyOptional
+from tenantry.kernel.versions import V20241104
 from tenantry.routing import Router, hot
 
-router = Router(prefix="/v20241104", tags=["documents"])
+router = Router(prefix=V20241104, tags=["documents"])
 
 
 def livemode_of(context: AuthContext) -> bool:

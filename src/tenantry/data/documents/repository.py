@@ -6,9 +6,9 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
-from tenantry.data.models import Document
 from tenantry.db.engine import Lanes
 from tenantry.db.sessions import TenantSession, fetch_row
+from tenantry.models.data import Document
 
 # One round trip: a page of the distinct tenant ids (an index range of the table the
 # triggers keep), and their total (the sum of a counter's slots).

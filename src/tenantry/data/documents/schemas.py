@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
-from tenantry.control.auth.schemas import Strict
 from tenantry.data.common import not_null
+from tenantry.kernel.schemas import Strict
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
 RESERVED_IDS = {"browse"}  # `POST /documents/browse` is the browse call, not an update

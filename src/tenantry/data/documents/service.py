@@ -9,15 +9,16 @@ from tenantry.data.documents.schemas import (
     DocumentRead,
     TenantIdsResult,
 )
-from tenantry.data.models import Document
 from tenantry.db.engine import Lanes
 from tenantry.db.sessions import TenantSession
 from tenantry.errors import Conflict, NotFound
 from tenantry.ids import new_id
+from tenantry.kernel.versions import V20241104
+from tenantry.models.data import Document
 
 FIELDS = {"metadata": "extra"}  # API name -> attribute
-BROWSE_URL = "/v20241104/documents/browse"
-TENANT_IDS_URL = "/v20241104/list-tenant-ids"
+BROWSE_URL = f"{V20241104}/documents/browse"
+TENANT_IDS_URL = f"{V20241104}/list-tenant-ids"
 
 
 class DocumentNotFound(NotFound):

@@ -16,9 +16,10 @@ from tenantry.data.ratings.schemas import (
     UserRatingsPage,
     UserRatingsWrite,
 )
+from tenantry.kernel.versions import V1
 from tenantry.routing import Router, body_limit
 
-router = Router(prefix="/v1", tags=["ratings"])
+router = Router(prefix=V1, tags=["ratings"])
 MAX_PAGE = 1_000_000
 
 Page = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page to be listed, from 1.")]

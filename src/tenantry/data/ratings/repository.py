@@ -7,8 +7,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.types import Double, LargeBinary
 
 from tenantry.data.catalog.repository import array
-from tenantry.data.models import Rating
 from tenantry.db.sessions import TenantSession
+from tenantry.models.data import Rating
 
 COLUMNS = ("user_id", "item_id", "rating", "timestamp")
 

@@ -4,8 +4,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from tenantry.control.auth.schemas import Strict
 from tenantry.data.flexible_ids import WireId
+from tenantry.kernel.schemas import Strict
 
 MAX_BULK = 20_000
 Score = Annotated[float, Field(ge=1, le=10, allow_inf_nan=False, description="From 1 to 10.")]

@@ -10,14 +10,15 @@ from starlette.exceptions import HTTPException
 
 from tenantry.config import Settings
 from tenantry.data.access import DataReader, DataWriter, ReadSchema
-from tenantry.data.idempotency import IdempotencyOptional
 from tenantry.data.pagination import Cursor, Limit, Signer
 from tenantry.data.spaces import images, service
 from tenantry.data.spaces.images import FORMATS, InvalidImage
 from tenantry.data.spaces.schemas import SpaceCreate, SpacePage, SpaceRead, SpaceUpdate
+from tenantry.idempotency import IdempotencyOptional
+from tenantry.kernel.versions import V1
 from tenantry.routing import Router, body_limit, hot
 
-router = Router(prefix="/v1/spaces", tags=["spaces"])
+router = Router(prefix=f"{V1}/spaces", tags=["spaces"])
 DEFAULT_LIMIT = 20
 CACHE_CONTROL = "private, max-age=0, must-revalidate"
 

@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, exists, insert, select, tuple_, update
 
-from tenantry.data.models import Space, SpaceBackground
 from tenantry.db.engine import Lanes
 from tenantry.db.sessions import TenantSession, fetch_row, fetch_rows
 from tenantry.db.statements import for_driver
+from tenantry.models.data import Space, SpaceBackground
 
 HAS_BACKGROUND = exists().where(SpaceBackground.space_id == Space.space_id).label("has_background")
 SPACES: Table = Space.__table__  # type: ignore[assignment]  # declarative tables are Tables

@@ -5,9 +5,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from tenantry.control.auth.schemas import Strict
 from tenantry.data.common import not_null
 from tenantry.data.pagination import Page
+from tenantry.kernel.schemas import Strict
 
 
 class SpaceCreate(Strict):

@@ -3,7 +3,6 @@
 import uuid
 from typing import Any
 
-from tenantry.data.models import SpaceBackground
 from tenantry.data.pagination import Cursors, page_of
 from tenantry.data.spaces import repository
 from tenantry.data.spaces.images import CheckedImage
@@ -11,6 +10,7 @@ from tenantry.data.spaces.schemas import SpacePage, SpaceRead
 from tenantry.db.engine import Lanes
 from tenantry.db.sessions import TenantSession
 from tenantry.errors import NotFound
+from tenantry.models.data import SpaceBackground
 
 SCOPE = "spaces"
 

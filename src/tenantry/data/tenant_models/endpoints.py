@@ -5,7 +5,6 @@ import uuid
 from fastapi import Response
 
 from tenantry.data.access import DataReader, DataWriter
-from tenantry.data.idempotency import IdempotencyRequired
 from tenantry.data.pagination import Cursor, Limit, Signer
 from tenantry.data.tenant_models import service
 from tenantry.data.tenant_models.schemas import (
@@ -14,9 +13,11 @@ from tenantry.data.tenant_models.schemas import (
     TenantModelRead,
     TenantModelUpdate,
 )
+from tenantry.idempotency import IdempotencyRequired
+from tenantry.kernel.versions import V1
 from tenantry.routing import Router
 
-router = Router(prefix="/v1/tenant/models", tags=["tenant models"])
+router = Router(prefix=f"{V1}/tenant/models", tags=["tenant models"])
 
 
 @router.get("")

@@ -6,9 +6,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from tenantry.data.models import TenantModel
 from tenantry.data.pagination import after
 from tenantry.db.sessions import TenantSession
+from tenantry.models.data import TenantModel
 
 
 async def page(

@@ -5,9 +5,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from tenantry.control.auth.schemas import Strict
 from tenantry.data.common import not_null
 from tenantry.data.pagination import Page
+from tenantry.kernel.schemas import Strict
 
 Text = Field(default=None, max_length=10_000)
 Short = Field(default=None, max_length=200)

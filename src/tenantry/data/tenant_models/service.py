@@ -4,11 +4,11 @@ import uuid
 from typing import Any
 
 from tenantry.data.common import add
-from tenantry.data.models import TenantModel
 from tenantry.data.pagination import Cursors, Meta, page_of
 from tenantry.data.tenant_models import repository
 from tenantry.db.sessions import TenantSession
 from tenantry.errors import NotFound
+from tenantry.models.data import TenantModel
 
 SCOPE = "tenant_models"
 

@@ -2,9 +2,9 @@
 
 from alembic import context
 
-from tenantry.control import models  # noqa: F401  (registers the tables)
 from tenantry.db.base import CONTROL_SCHEMA, ControlPlaneBase
 from tenantry.db.migrate import MIGRATION_LOCK, run_offline_unsupported
+from tenantry.models import control  # noqa: F401  (registers the tables)
 
 if context.is_offline_mode():
     run_offline_unsupported()

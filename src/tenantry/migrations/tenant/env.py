@@ -4,8 +4,8 @@ write new revisions; run against a database, it works in schema `public`."""
 
 from alembic import context
 
-from tenantry.data import models  # noqa: F401  (registers the tables)
 from tenantry.db.base import TEMPLATE_SCHEMA, DataPlaneBase
+from tenantry.models import data  # noqa: F401  (registers the tables)
 
 config = context.config
 context.configure(

@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
-from tests.reliability import conftest as fixtures
+from tests.utils import template
+from tests.utils.factories import PASSWORD
 
-PASSWORD = "correct horse battery staple"
 WRITERS = ("root", "manager", "backend")
 Request = Callable[..., httpx.Response]
 
@@ -44,15 +44,15 @@ class Model:
     @classmethod
     def of_template(cls) -> "Model":
         return cls(
-            spaces={fixtures.SPACE_ID: f"{fixtures.TEMPLATE_MARK} lobby"},
-            backgrounds={fixtures.SPACE_ID: fixtures.TEMPLATE_PNG},
-            models={fixtures.MODEL_ID: f"{fixtures.TEMPLATE_MARK} model"},
+            spaces={template.SPACE_ID: f"{template.TEMPLATE_MARK} lobby"},
+            backgrounds={template.SPACE_ID: template.TEMPLATE_PNG},
+            models={template.MODEL_ID: f"{template.TEMPLATE_MARK} model"},
             documents={
-                fixtures.DOCUMENT_ID: (f"{fixtures.TEMPLATE_MARK} title", fixtures.TENANT_ID)
+                template.DOCUMENT_ID: (f"{template.TEMPLATE_MARK} title", template.TENANT_ID)
             },
-            items={fixtures.ITEM_ID: {"m": fixtures.TEMPLATE_MARK}},
-            users={fixtures.USER_ID: {"m": fixtures.TEMPLATE_MARK}},
-            ratings={(fixtures.USER_ID, fixtures.ITEM_ID): 5.0},
+            items={template.ITEM_ID: {"m": template.TEMPLATE_MARK}},
+            users={template.USER_ID: {"m": template.TEMPLATE_MARK}},
+            ratings={(template.USER_ID, template.ITEM_ID): 5.0},
         )
 
 
@@ -67,12 +67,12 @@ class Database:
 
 TEMPLATE_IDS = frozenset(
     {
-        fixtures.SPACE_ID,
-        fixtures.MODEL_ID,
-        fixtures.DOCUMENT_ID,
-        fixtures.TENANT_ID,
-        fixtures.ITEM_ID,
-        fixtures.USER_ID,
+        template.SPACE_ID,
+        template.MODEL_ID,
+        template.DOCUMENT_ID,
+        template.TENANT_ID,
+        template.ITEM_ID,
+        template.USER_ID,
     }
 )
 

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tenantry.db.base import DataPlaneBase, Timestamps
+from tenantry.db.base import KEPT_BY_TRIGGERS, DataPlaneBase, Timestamps
 
 NEW_UUID = text("gen_random_uuid()")
 
@@ -67,6 +67,7 @@ class Counter(DataPlaneBase):
     """Counts kept by triggers in the writing transaction; a value is the sum of its slots."""
 
     __tablename__ = "counters"
+    __table_args__ = KEPT_BY_TRIGGERS
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
@@ -94,6 +95,7 @@ class DocumentTenantId(DataPlaneBase):
     """Each `tenant_id` in use and its number of documents (kept by triggers)."""
 
     __tablename__ = "document_tenant_ids"
+    __table_args__ = KEPT_BY_TRIGGERS
 
     tenant_id: Mapped[str] = mapped_column(String(250, collation="C"), primary_key=True)
     documents: Mapped[int] = mapped_column(Integer)
@@ -129,8 +131,3 @@ class Rating(DataPlaneBase):
     )
     rating: Mapped[float] = mapped_column(Double)
     timestamp: Mapped[float] = mapped_column(Double)
-
-
-KEPT_BY_TRIGGERS = frozenset({"counters", "document_tenant_ids"})
-"""Tables the triggers derive from the others: never copied from the template nor loaded,
-since the triggers rebuild them as the rows they count are copied or loaded."""

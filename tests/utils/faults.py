@@ -1,5 +1,5 @@
-"""Faults under load: the harness shared by `test_faults.py` (a bounded run) and the soak
-(`scripts/soak`, the long run).
+"""Faults under load: the harness shared by `tests/reliability/test_faults.py` (a bounded
+run) and the soak (`scripts/soak`, the long run); `Cluster` also serves `test_outage.py`.
 
 A `tenantry serve` process runs on a PostgreSQL cluster of its own, in a temporary folder,
 listening on a unix socket only. A load client on 127.0.0.1 creates spaces and documents in
@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import os
 import random
 import shutil
 import signal
@@ -33,10 +32,10 @@ import asyncpg
 import httpx
 
 from tenantry.embedded import EmbeddedPostgres
-from tests.e2e.test_serve import Server
+from tests.utils.factories import PASSWORD
+from tests.utils.server import Server, environment
 
 SECRET = "fault-test-secret-that-is-long-enough-0123456789"
-PASSWORD = "correct horse battery staple"
 FAULTS = ("server_kill", "postgres_fast", "worker_kill", "postgres_immediate")
 GRACE = 1.0  # seconds after a fault ends during which its answers still count as its own
 REQUEST_TIMEOUT = 15.0
@@ -170,8 +169,7 @@ class Scenario:
         self.clients = clients
         self.random = random.Random(seed)
         self.cluster = Cluster(folder / "postgres")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TENANTRY_")}
-        env |= {
+        env = environment() | {
             "TENANTRY_DATABASE_URL": self.cluster.url,
             "TENANTRY_SECRET_KEY": SECRET,
             "TENANTRY_LOG_FORMAT": "json",

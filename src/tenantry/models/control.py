@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.db.base import ControlPlaneBase, Timestamps
 from tenantry.ids import new_id
+from tenantry.kernel.enums import DatabaseStatus, Role
 
 
 class Organization(Timestamps, ControlPlaneBase):
@@ -35,10 +36,7 @@ class Organization(Timestamps, ControlPlaneBase):
     name: Mapped[str] = mapped_column(String(200))
 
 
-class DatabaseStatus(StrEnum):
-    PENDING = "pending"
-    READY = "ready"
-    FAILED = "failed"
+STATUSES_SQL = "(" + ", ".join(f"'{status}'" for status in DatabaseStatus) + ")"
 
 
 class Database(Timestamps, ControlPlaneBase):
@@ -47,7 +45,8 @@ class Database(Timestamps, ControlPlaneBase):
     __tablename__ = "databases"
     __table_args__ = (
         UniqueConstraint("org_id", "name"),
-        CheckConstraint("status IN ('pending', 'ready', 'failed')", name="status"),
+        CheckConstraint(f"status IN {STATUSES_SQL}", name="status"),
+        Index("ix_databases_org_id_created_at_id", "org_id", "created_at", "id"),  # the list
     )
 
     id: Mapped[str] = mapped_column(String(22), primary_key=True, default=new_id)
@@ -66,19 +65,12 @@ class Database(Timestamps, ControlPlaneBase):
     extra: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, default=dict)
 
 
-class Role(StrEnum):
-    ROOT = "root"
-    MANAGER = "manager"
-    BACKEND = "backend"
-    FRONTEND = "frontend"
-
-
 class AccountKind(StrEnum):
     INDIVIDUAL = "individual"
     SERVICE = "service"
 
 
-ROLES_SQL = "('root', 'manager', 'backend', 'frontend')"
+ROLES_SQL = "(" + ", ".join(f"'{role}'" for role in Role) + ")"
 
 
 class Account(Timestamps, ControlPlaneBase):
@@ -198,6 +190,9 @@ class TenantSchema(Timestamps, ControlPlaneBase):
     name: Mapped[str] = mapped_column(String(63), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     version: Mapped[str | None] = mapped_column(String(32))
+    # The template: how many statements changed its rows. A pool schema: the generation of
+    # the template's rows it holds (None: none). Control migration 0011.
+    template_generation: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class JobKind(StrEnum):

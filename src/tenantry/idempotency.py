@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tenantry.auth.connection import RequestConnection
 from tenantry.auth.context import AuthContext, Caller
-from tenantry.control.models import IdempotencyRecord
 from tenantry.errors import BadRequest, Conflict, TenantryError
+from tenantry.models.control import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 KEY = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII, as Stripe allows

@@ -1,0 +1,24 @@
+"""Reads of the test database behind the API's back."""
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+async def scalar(engine: AsyncEngine, sql: str, **params: object) -> Any:
+    async with engine.connect() as connection:
+        return (await connection.execute(text(sql), params)).scalar()
+
+
+async def schema_of(engine: AsyncEngine, db_id: str) -> str:
+    """The schema of the database `db_id`."""
+    name: str = await scalar(
+        engine, "SELECT schema_name FROM tenantry.databases WHERE id = :id", id=db_id
+    )
+    return name
+
+
+async def schema_exists(engine: AsyncEngine, schema: str) -> bool:
+    found = await scalar(engine, "SELECT 1 FROM pg_namespace WHERE nspname = :s", s=schema)
+    return found is not None
