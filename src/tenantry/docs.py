@@ -22,9 +22,9 @@ from starlette.routing import BaseRoute
 
 from tenantry.admin import docs_auth
 from tenantry.auth.context import authenticate
-from tenantry.data.access import DataReader, DataWriter, ReadSchema
+from tenantry.data.access import DataReader, DataWriter, ReadSchema, WriteSchema
 from tenantry.data.catalog.ids import Ids
-from tenantry.idempotency import IdempotencyOptional, IdempotencyRequired
+from tenantry.idempotency import IdempotencyClaim, IdempotencyOptional, IdempotencyRequired
 from tenantry.kernel.versions import V20241104
 
 ASSETS = "/docs/assets"
@@ -238,10 +238,12 @@ def _dependency(alias: Any) -> Callable[..., Any]:
     return depends.dependency
 
 
-DATA_PLANE = {_dependency(alias) for alias in (DataReader, DataWriter, ReadSchema)}
+DATA_PLANE = {_dependency(alias) for alias in (DataReader, DataWriter, ReadSchema, WriteSchema)}
 TEMPLATE_READERS = {_dependency(DataReader), _dependency(ReadSchema)}
-NEEDS_A_DATABASE = {_dependency(Ids), _dependency(DataWriter)}
-IDEMPOTENT = {_dependency(IdempotencyRequired), _dependency(IdempotencyOptional)}
+NEEDS_A_DATABASE = {_dependency(Ids), _dependency(DataWriter), _dependency(WriteSchema)}
+IDEMPOTENT = {
+    _dependency(alias) for alias in (IdempotencyRequired, IdempotencyOptional, IdempotencyClaim)
+}
 
 
 def _calls(dependant: Dependant) -> set[Callable[..., Any]]:

@@ -1,7 +1,7 @@
-"""The hottest reads, served without the framework's routing and dependency machinery.
+"""The hottest routes, served without the framework's routing and dependency machinery.
 
-A hot read is an ordinary route marked `@hot` where it is declared. When a request is the
-common case — a read of a hot route with one API key and nothing else to decide — this
+A hot route is an ordinary route marked `@hot` where it is declared. When a request is the
+common case — a call of a hot route with one API key and nothing else to decide — this
 layer answers it by calling the route's endpoint itself, with the route's own parameters
 read and checked by the route's own fields (the same validation FastAPI runs) and its
 dependencies computed by the same functions. Anything that does not plainly check out,
@@ -9,7 +9,9 @@ and any request that ends in an error, goes on to the application, which answers
 always. So the hot path can only answer what the application would answer; only the way
 to the answer is shorter. A read may be a POST (its parameters in a JSON body, as
 list-tenant-ids has them): the body is read here and handed on unchanged when the
-application must decide.
+application must decide. A hot write (the spaces' create, update and delete) makes its
+change in one statement or one transaction, so a write that ends in an error has changed
+nothing, and the application can answer it from the start.
 
 Everything is derived from the application's routes when the layer is built: a route
 marked hot whose parameters or dependencies this layer cannot compute exactly is refused
@@ -33,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tenantry.auth.context import AuthContext, authenticate, authenticate_key
 from tenantry.errors import TenantryError
+from tenantry.idempotency import Replay
 from tenantry.routing import api_routes, is_hot, is_json
 
 
@@ -143,14 +146,17 @@ def _resolver(route: APIRoute, dependant: Dependant) -> Resolve:
     call = dependant.call
     plain = not (inspect.isgeneratorfunction(call) or inspect.isasyncgenfunction(call))
     params = [*dependant.path_params, *dependant.query_params, *dependant.body_params]
-    params += [*dependant.header_params, *dependant.cookie_params]
+    params += dependant.cookie_params
     if call is None or not plain or params:
         raise TypeError(f"hot route {route.path}: dependency {dependant.name} is not computed here")
     subs = [(sub.name, _resolver(route, sub)) for sub in dependant.dependencies]
+    headers = dependant.header_params
     request_name = dependant.request_param_name
 
     async def resolve(request: Request, context: AuthContext) -> Any:
         values: dict[str, Any] = {}
+        if headers:
+            values |= _checked(request_params_to_args(headers, request.headers))
         for name, each in subs:
             assert name is not None
             values[name] = await each(request, context)
@@ -170,7 +176,7 @@ async def _json_body(request: Request) -> Any:
         raise LeftToTheApplication
     try:
         return json.loads(body)
-    except ValueError as error:  # bad JSON or bad UTF-8
+    except (ValueError, RecursionError) as error:  # bad JSON or UTF-8, or nested too deep
         raise LeftToTheApplication from error
 
 
@@ -197,6 +203,6 @@ async def _answer(hot: HotRoute, request: Request, path: dict[str, str]) -> Resp
     try:
         context = await authenticate_key(request, key)
         response: Response = await hot.answer(request, context, path)
-    except (TenantryError, LeftToTheApplication, ValueError):
-        return None
+    except (TenantryError, LeftToTheApplication, ValueError, Replay):
+        return None  # nothing written: a write refused here is made in one transaction
     return response

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, FastAPI, Header, Request, Response
 from pydantic import BaseModel
 from pydantic.json_schema import SkipJsonSchema
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tenantry.auth.connection import RequestConnection
 from tenantry.auth.context import AuthContext, Caller
+from tenantry.db.engine import Lanes
 from tenantry.errors import BadRequest, Conflict, TenantryError
 from tenantry.models.control import IdempotencyRecord
 
@@ -75,6 +77,17 @@ RECORD = text(
     "INSERT INTO tenantry.idempotency_records "
     "(scope, database_id, request_hash, status_code, body) "
     "VALUES (:scope, :database_id, :request_hash, :status_code, :body)"
+)
+# The same two, for the driver (the lean writes, `made_once`).
+CLAIM_FOR_DRIVER = (
+    "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS locked, "
+    "r.request_hash, r.status_code, r.body "
+    "FROM (VALUES (1)) AS one "
+    "LEFT JOIN tenantry.idempotency_records AS r ON r.scope = $1"
+)
+RECORD_FOR_DRIVER = (
+    "INSERT INTO tenantry.idempotency_records "
+    "(scope, database_id, request_hash, status_code, body) VALUES ($1, $2, $3, $4, $5)"
 )
 
 
@@ -153,6 +166,59 @@ async def _guard(
     return Idempotency(connection, context.database.id, scope, request_hash)
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A create's Idempotency-Key, for a create the driver makes (`made_once`)."""
+
+    scope: str
+    database_id: str
+    request_hash: str
+
+
+async def _claim(request: Request, context: AuthContext, key: str | None) -> Claim | None:
+    if key is None:
+        return None
+    if not KEY.fullmatch(key):
+        raise IdempotencyKeyInvalid
+    if context.database is None:  # anonymous or no database: the schema refuses it
+        return None
+    scope = _scope(context, request.method, request.url.path, key)
+    return Claim(scope, context.database.id, _request_hash(await request.body()))
+
+
+Make = Callable[[asyncpg.Connection], Awaitable[bytes]]
+
+
+async def made_once(
+    lanes: Lanes, schema: str, claim: Claim | None, status: int, make: Make
+) -> Response:
+    """The answer of `make` (a create on the driver connection it is given, rendered), made
+    in one statement without a key; with one, in one transaction with the key's lock and
+    record, or the stored answer replayed (`Replay`)."""
+    if claim is None:
+        body = await lanes.run(schema, make)
+        return Response(body, status_code=status, media_type=JSON)
+
+    async def once(driver: asyncpg.Connection) -> bytes:
+        found = await driver.fetchrow(CLAIM_FOR_DRIVER, claim.scope)
+        if not found["locked"]:
+            raise IdempotencyKeyInUse
+        if found["request_hash"] is not None:
+            if found["request_hash"] != claim.request_hash:
+                raise IdempotencyKeyReused
+            raise Replay(IdempotencyRecord(status_code=found["status_code"], body=found["body"]))
+        body = await make(driver)
+        record = (claim.scope, claim.database_id, claim.request_hash, status, body)
+        try:
+            await driver.execute(RECORD_FOR_DRIVER, *record)
+        except asyncpg.UniqueViolationError:  # as in `Idempotency.respond`
+            raise IdempotencyKeyInUse from None
+        return body
+
+    body = await lanes.transaction(schema, once)
+    return Response(body, status_code=status, media_type=JSON)
+
+
 def _key_schema(*, required: bool) -> dict[str, Any]:
     """What the OpenAPI document says of the header. It is checked in `_guard`, not by
     the framework, so that its errors have codes of their own; `x-required` becomes the
@@ -186,6 +252,26 @@ def idempotency(*, required: bool) -> Callable[..., Awaitable[Idempotency]]:
 
 IdempotencyRequired = Annotated[Idempotency, Depends(idempotency(required=True))]
 IdempotencyOptional = Annotated[Idempotency, Depends(idempotency(required=False))]
+
+
+async def _optional_claim(
+    request: Request,
+    context: Caller,
+    key: Annotated[
+        str | SkipJsonSchema[None],
+        Header(
+            alias=HEADER,
+            max_length=1000,
+            description="Makes the create safe to retry.",
+            json_schema_extra=_key_schema(required=False),
+        ),
+    ] = None,
+) -> Claim | None:
+    return await _claim(request, context, key)
+
+
+IdempotencyClaim = Annotated[Claim | None, Depends(_optional_claim)]
+"""An optional Idempotency-Key, for a create made by `made_once`."""
 
 
 async def _replay(request: Request, exc: Exception) -> Response:

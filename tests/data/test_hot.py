@@ -14,7 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tenantry.data.documents.endpoints import list_tenant_ids
-from tenantry.data.spaces.endpoints import get_space, list_spaces
+from tenantry.data.spaces.endpoints import (
+    create_space,
+    delete_space,
+    get_space,
+    list_spaces,
+    update_space,
+)
 from tests.utils.factories import SPACES, login_to, ready_org
 from tests.utils.factories import create_space as create
 from tests.utils.hot import Served
@@ -251,3 +257,119 @@ class TestEquivalence:
 
         await asyncio.to_thread(check)
         assert served.count > 0
+
+
+def _made(response: httpx.Response) -> tuple[int, object]:
+    """`_answer`, less what a write makes anew each time: the space's id and timestamps."""
+    status, body = _answer(response)
+    if status in (200, 201) and isinstance(body, dict):
+        body = {k: v for k, v in body.items() if k not in {"space_id", "created_at", "updated_at"}}
+    return status, body
+
+
+FIELDS = st.sampled_from(["name", "description", "metadata", "other"])
+VALUES = st.none() | st.booleans() | st.integers(-3, 3) | TEXT | st.dictionaries(TEXT, TEXT)
+KEYS = st.none() | TEXT | st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=8)
+
+
+class TestWrites:
+    """The spaces' create, update and delete are hot too: the same answers, less what each
+    write makes anew, and a write refused by the hot layer is made once, by the application."""
+
+    @pytest.fixture
+    async def same_write(
+        self, client: httpx.AsyncClient, app: FastAPI, org: tuple[dict[str, str], dict[str, str]]
+    ) -> AsyncIterator[Callable[..., None]]:
+        key, bearer = org
+        loop = asyncio.get_running_loop()
+        limiter, app.state.rate_limiter = app.state.rate_limiter, None
+
+        def same(method: str, path: str, **request: Any) -> None:
+            async def both() -> tuple[httpx.Response, httpx.Response]:
+                headers = request.pop("headers", {})
+                hot = await client.request(method, path, headers=headers | key, **request)
+                full = await client.request(method, path, headers=headers | bearer, **request)
+                return hot, full
+
+            hot, full = asyncio.run_coroutine_threadsafe(both(), loop).result(timeout=30)
+            assert _made(hot) == _made(full), (method, path, request)
+
+        yield same
+        app.state.rate_limiter = limiter
+
+    async def test_creates(self, app: FastAPI, same_write: Callable[..., None]) -> None:
+        served = Served(app, create_space)
+
+        @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(
+            body=st.dictionaries(FIELDS, VALUES) | VALUES,
+            named=st.booleans(),
+            raw=st.none() | st.binary(max_size=20),
+            key=KEYS,
+        )
+        def check(body: object, named: bool, raw: bytes | None, key: str | None) -> None:
+            if named and isinstance(body, dict):
+                body["name"] = "made"
+            content = raw if raw is not None else json.dumps(body).encode()
+            headers = {"Content-Type": "application/json"}
+            if key is not None and key.isascii():
+                headers["Idempotency-Key"] = key
+            same_write("POST", SPACES, content=content, headers=headers)
+
+        await asyncio.to_thread(check)
+        assert served.count > 0
+
+    async def test_updates(
+        self,
+        client: httpx.AsyncClient,
+        app: FastAPI,
+        org: tuple[dict[str, str], dict[str, str]],
+        same_write: Callable[..., None],
+    ) -> None:
+        key, _ = org
+        ids = [s["space_id"] for s in (await client.get(SPACES, headers=key)).json()["data"]]
+        served = Served(app, update_space)
+
+        @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(
+            space_id=st.sampled_from(ids) | st.uuids().map(str) | TEXT.filter(str.isalnum),
+            body=st.dictionaries(FIELDS, VALUES) | VALUES,
+        )
+        def check(space_id: str, body: object) -> None:
+            same_write("PATCH", f"{SPACES}/{quote(space_id, safe='')}", json=body)
+
+        await asyncio.to_thread(check)
+        assert served.count > 0
+
+    async def test_deletes(
+        self, client: httpx.AsyncClient, app: FastAPI, same_write: Callable[..., None]
+    ) -> None:
+        @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(space_id=st.uuids().map(str) | TEXT.filter(str.isalnum))
+        def check(space_id: str) -> None:
+            same_write("DELETE", f"{SPACES}/{quote(space_id, safe='')}")
+
+        await asyncio.to_thread(check)
+
+    async def test_each_is_answered_here_once(
+        self, client: httpx.AsyncClient, app: FastAPI, org: tuple[dict[str, str], dict[str, str]]
+    ) -> None:
+        key, _ = org
+        made = Served(app, create_space)
+        headers = key | {"Idempotency-Key": f"once-{uuid.uuid4()}"}
+        first = await client.post(SPACES, headers=headers, json={"name": "once"})
+        assert first.status_code == 201, first.text
+        again = await client.post(SPACES, headers=headers, json={"name": "once"})
+        assert again.status_code == 201
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert again.content == first.content
+        assert made.count == 1  # the replay is the application's
+        space = f"{SPACES}/{first.json()['space_id']}"
+        changed, gone = Served(app, update_space), Served(app, delete_space)
+        patched = await client.patch(space, headers=key, json={"description": "d"})
+        assert patched.json()["description"] == "d"
+        assert (await client.delete(space, headers=key)).status_code == 204
+        assert (changed.count, gone.count) == (1, 1)
+        assert_problem(await client.delete(space, headers=key), 404, "SPACE_NOT_FOUND")
+        names = [s["name"] for s in (await client.get(SPACES, headers=key)).json()["data"]]
+        assert names.count("once") == 0

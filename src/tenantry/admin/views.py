@@ -179,7 +179,7 @@ class SpaceView(DataView, model=Space):
         values = {RENAMES.get(name, name): value for name, value in data.items()}
         values["metadata"] = values.get("metadata") or {}
         async with self.session_maker() as session:
-            created = await spaces.create(TenantSession(session), values)
+            created = await spaces.add(TenantSession(session), values)
             if image is not None:
                 await spaces.set_background(TenantSession(session), created.space_id, image)
             await session.commit()
@@ -191,7 +191,7 @@ class SpaceView(DataView, model=Space):
         changes = {RENAMES.get(name, name): value for name, value in data.items()}
         space_id = uuid.UUID(pk)
         async with self.session_maker() as session:
-            await spaces.update(TenantSession(session), space_id, changes)
+            await spaces.change(TenantSession(session), space_id, changes)
             if image is not None:
                 await spaces.set_background(TenantSession(session), space_id, image)
             await session.commit()

@@ -58,6 +58,10 @@ async def _read_schema(context: Caller) -> str:
     return data_schema(context, write=False)
 
 
+async def _write_schema(context: Caller) -> str:
+    return data_schema(context, write=True)
+
+
 async def _reader(context: Caller, connection: RequestConnection) -> AsyncIterator[TenantSession]:
     async with bound_session(connection, data_schema(context, write=False)) as session:
         yield session
@@ -70,5 +74,7 @@ async def _writer(context: Caller, connection: RequestConnection) -> AsyncIterat
 
 ReadSchema = Annotated[str, Depends(_read_schema)]
 """The schema a caller reads, for statements that need no session (`fetch_row`)."""
+WriteSchema = Annotated[str, Depends(_write_schema)]
+"""The schema a caller writes, for the lean writes on the driver (`Lanes.transaction`)."""
 DataReader = Annotated[TenantSession, Depends(_reader, scope="function")]
 DataWriter = Annotated[TenantSession, Depends(_writer, scope="function")]

@@ -12,7 +12,8 @@ new connection, so the cache cannot grow without bound.
 import asyncio
 import json
 import zlib
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import asyncpg
 from sqlalchemy import event
@@ -25,6 +26,7 @@ from tenantry.config import Settings
 # Nothing is reachable by an unqualified name: a statement not bound to a schema fails
 # instead of falling through to the template in `public`.
 SEARCH_PATH = "pg_catalog"
+T = TypeVar("T")
 CHECK_EVERY = 500
 USES = "tenantry_uses"
 CATALOG_CACHE_BYTES = (
@@ -83,16 +85,17 @@ def catalog_cache_bytes(dbapi: Any) -> int:
 
 
 class Reader:
-    """A lane's driver connections for the hot reads, handed out in turn.
+    """A lane's driver connections for the hot paths, handed out in turn: single
+    statements outside any transaction, and short transactions of the lean writes.
 
-    The hot reads are single statements outside any transaction that change nothing on
-    the connection, so a connection needs no reset between them (a pool's reset is a
-    round trip per request), and waiting is first come, first served: the driver's pool
-    gives a returned connection to whichever request asks next, which under load made an
-    unlucky request wait many turns (p99 ten times p50), and it costs a task per release.
-    A connection is opened on first use and after any failure that is not a plain
-    statement error (the next request opens a new one); one whose catalog cache has grown
-    over the limit is closed and replaced.
+    Neither leaves anything on the connection (a transaction ends before the connection is
+    handed back), so a connection needs no reset between uses (a pool's reset is a round
+    trip per request), and waiting is first come, first served: the driver's pool gives a
+    returned connection to whichever request asks next, which under load made an unlucky
+    request wait many turns (p99 ten times p50), and it costs a task per release. A
+    connection is opened on first use and after any failure that is not a plain statement
+    error (the next request opens a new one); one whose catalog cache has grown over the
+    limit is closed and replaced.
     """
 
     def __init__(self, dsn: str, settings: Settings, limit_bytes: int) -> None:
@@ -104,6 +107,11 @@ class Reader:
         self.uses = 0
 
     async def fetch(self, statement: str, *args: Any) -> list[Any]:
+        rows: list[Any] = await self.run(lambda connection: connection.fetch(statement, *args))
+        return rows
+
+    async def run(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """`work` done on one of the connections, in turn."""
         async with self.turns:
             connection = self.idle.pop()
             if connection is not None and connection.is_closed():  # the server went away
@@ -112,7 +120,7 @@ class Reader:
             try:
                 if connection is None:
                     connection = await self._connect()
-                rows: list[Any] = await connection.fetch(statement, *args)
+                done = await work(connection)
                 self.uses += 1
                 if (
                     self.uses % CHECK_EVERY == 0
@@ -127,7 +135,7 @@ class Reader:
                 raise
             finally:
                 self.idle.append(connection)
-        return rows
+        return done
 
     async def _connect(self) -> asyncpg.Connection:
         connection = await asyncpg.connect(
@@ -147,13 +155,15 @@ class Reader:
 
 
 def _reusable_after(error: BaseException, connection: asyncpg.Connection) -> bool:
-    """Whether a connection is fit for the next statement after `error`: yes after the
-    server refused a statement; no when the connection broke or the statement was
-    cancelled midway."""
+    """Whether a connection is fit for the next use after `error`: yes after the server
+    refused a statement or the work stopped between statements (a transaction rolled
+    back); no when the connection broke or a statement was cancelled midway."""
+    broken = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
     return (
-        isinstance(error, asyncpg.PostgresError)
-        and not isinstance(error, asyncpg.PostgresConnectionError)
+        isinstance(error, Exception)
+        and not isinstance(error, broken)
         and not connection.is_closed()
+        and not connection.is_in_transaction()
     )
 
 
@@ -167,8 +177,8 @@ async def _close(connection: asyncpg.Connection) -> None:
 class Lanes:
     """The data plane's pools; `of(schema)` is the one a schema always uses.
 
-    Each lane has two: an engine for sessions (writes, and reads that need a transaction),
-    and a `Reader`, driver connections for the hot reads.
+    Each lane has two: an engine for sessions, and a `Reader`, driver connections for the
+    hot reads and the lean writes (`fetch`, `transaction`).
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -195,6 +205,22 @@ class Lanes:
     async def fetch(self, schema: str, statement: str, *args: Any) -> list[Any]:
         """Every row of one statement, on a reader connection of `schema`'s lane."""
         return await self.readers[self._lane(schema)].fetch(statement, *args)
+
+    async def run(self, schema: str, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """`work` on a reader connection of `schema`'s lane, outside any transaction."""
+        return await self.readers[self._lane(schema)].run(work)
+
+    async def transaction(
+        self, schema: str, work: Callable[[asyncpg.Connection], Awaitable[T]]
+    ) -> T:
+        """`work` in one transaction on a reader connection of `schema`'s lane, committed
+        when it returns, rolled back when it raises."""
+
+        async def transacted(connection: asyncpg.Connection) -> T:
+            async with connection.transaction():
+                return await work(connection)
+
+        return await self.readers[self._lane(schema)].run(transacted)
 
     async def dispose(self) -> None:
         for reader in self.readers:

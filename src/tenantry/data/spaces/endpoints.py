@@ -9,12 +9,12 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from tenantry.config import Settings
-from tenantry.data.access import DataReader, DataWriter, ReadSchema
+from tenantry.data.access import DataReader, DataWriter, ReadSchema, WriteSchema
 from tenantry.data.pagination import Cursor, Limit, Signer
 from tenantry.data.spaces import images, service
 from tenantry.data.spaces.images import FORMATS, InvalidImage
 from tenantry.data.spaces.schemas import SpaceCreate, SpacePage, SpaceRead, SpaceUpdate
-from tenantry.idempotency import IdempotencyOptional
+from tenantry.idempotency import IdempotencyClaim
 from tenantry.kernel.versions import V1
 from tenantry.routing import Router, body_limit, hot
 
@@ -39,11 +39,12 @@ async def list_spaces(
 
 
 @router.post("", status_code=201, response_model=SpaceRead)
+@hot
 async def create_space(
-    body: SpaceCreate, session: DataWriter, idempotency: IdempotencyOptional
+    body: SpaceCreate, schema: WriteSchema, claim: IdempotencyClaim, request: Request
 ) -> Response:
     """Create a space; an Idempotency-Key, when sent, makes retries safe."""
-    return await idempotency.respond(201, await service.create(session, body.model_dump()))
+    return await service.create(request.app.state.lanes, schema, body.model_dump(), claim)
 
 
 @router.get("/{space_id}", response_model=SpaceRead)
@@ -54,16 +55,23 @@ async def get_space(space_id: uuid.UUID, schema: ReadSchema, request: Request) -
     return Response(body, media_type="application/json")
 
 
-@router.patch("/{space_id}")
-async def update_space(space_id: uuid.UUID, body: SpaceUpdate, session: DataWriter) -> SpaceRead:
+@router.patch("/{space_id}", response_model=SpaceRead)
+@hot
+async def update_space(
+    space_id: uuid.UUID, body: SpaceUpdate, schema: WriteSchema, request: Request
+) -> Response:
     """Change the fields sent; the others stay."""
-    return await service.update(session, space_id, body.model_dump(exclude_unset=True))
+    changes = body.model_dump(exclude_unset=True)
+    answer = await service.update(request.app.state.lanes, schema, space_id, changes)
+    return Response(answer, media_type="application/json")
 
 
-@router.delete("/{space_id}", status_code=204)
-async def delete_space(space_id: uuid.UUID, session: DataWriter) -> None:
+@router.delete("/{space_id}", status_code=204, response_class=Response)
+@hot
+async def delete_space(space_id: uuid.UUID, schema: WriteSchema, request: Request) -> Response:
     """Delete a space and its background image."""
-    await service.delete(session, space_id)
+    await service.delete(request.app.state.lanes, schema, space_id)
+    return Response(status_code=204)
 
 
 @router.get(

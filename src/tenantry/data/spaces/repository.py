@@ -8,13 +8,26 @@ on every path with no other edit.
 
 import uuid
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, exists, insert, select, tuple_, update
+import asyncpg
+from sqlalchemy import (
+    Insert,
+    Table,
+    Update,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 
 from tenantry.db.engine import Lanes
-from tenantry.db.sessions import TenantSession, fetch_row, fetch_rows
-from tenantry.db.statements import for_driver
+from tenantry.db.sessions import TenantSession, fetch_row, fetch_rows, in_schema
+from tenantry.db.statements import DriverStatement, for_driver
 from tenantry.models.data import Space, SpaceBackground
 
 HAS_BACKGROUND = exists().where(SpaceBackground.space_id == Space.space_id).label("has_background")
@@ -26,6 +39,35 @@ ORDER = (Space.created_at, Space.space_id)
 FIRST = READ.order_by(*ORDER).limit(bindparam("limit"))
 AFTER = FIRST.where(tuple_(*ORDER) > tuple_(bindparam("at"), bindparam("after")))
 ONE_FOR_DRIVER, FIRST_FOR_DRIVER, AFTER_FOR_DRIVER = map(for_driver, (BY_ID, FIRST, AFTER))
+REMOVE_FOR_DRIVER = for_driver(
+    delete(SPACES).where(Space.space_id == bindparam("id")).returning(Space.space_id)
+)
+
+
+@cache
+def _insert(columns: tuple[str, ...]) -> Insert:
+    """Insert a space with these columns set, returning what `COLUMNS` reads but whether it
+    has a background (a new one has none)."""
+    values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in columns}
+    return insert(SPACES).values(values).returning(*SPACES.columns)
+
+
+@cache
+def _update(columns: tuple[str, ...]) -> Update:
+    """Change these columns of one space, returning `COLUMNS`."""
+    values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in columns}
+    return (
+        update(SPACES).where(Space.space_id == bindparam("id")).values(values).returning(*COLUMNS)
+    )
+
+
+@cache
+def _for_driver(query: Insert | Update) -> DriverStatement:
+    return for_driver(query)
+
+
+def _new(values: dict[str, Any]) -> dict[str, Any]:
+    return {f"new_{name}": value for name, value in values.items()}
 
 
 async def get(session: TenantSession, space_id: uuid.UUID) -> dict[str, Any] | None:
@@ -52,26 +94,43 @@ async def rows_after(
     return await fetch_rows(lanes, statement.sql, schema, *arguments)
 
 
+async def insert_row(driver: asyncpg.Connection, schema: str, values: dict[str, Any]) -> Any:
+    """Insert a space on a driver connection; the space as `COLUMNS` reads it."""
+    statement = _for_driver(_insert(tuple(values)))
+    row = await driver.fetchrow(
+        in_schema(statement.sql, schema), *statement.arguments(**_new(values))
+    )
+    return {**row, "has_background": False}
+
+
+async def change_row(lanes: Lanes, schema: str, space_id: uuid.UUID, values: dict[str, Any]) -> Any:
+    """Change a space's columns (one statement); the space after, or None if there is none."""
+    statement = _for_driver(_update(tuple(values)))
+    arguments = statement.arguments(id=space_id, **_new(values))
+    return await fetch_row(lanes, statement.sql, schema, *arguments)
+
+
+async def remove_row(lanes: Lanes, schema: str, space_id: uuid.UUID) -> bool:
+    """Delete a space (one statement; its background goes with it); whether there was one."""
+    statement = REMOVE_FOR_DRIVER
+    return (
+        await fetch_row(lanes, statement.sql, schema, *statement.arguments(id=space_id)) is not None
+    )
+
+
 async def add(session: TenantSession, values: dict[str, Any]) -> dict[str, Any]:
-    """Insert a space; the space as `COLUMNS` reads it (a new one has no background)."""
-    query = insert(SPACES).values(values).returning(*SPACES.columns)
-    row = (await session.execute(query)).mappings().one()
+    """`insert_row` in a session's transaction."""
+    row = (await session.execute(_insert(tuple(values)), _new(values))).mappings().one()
     return {**row, "has_background": False}
 
 
 async def change(
     session: TenantSession, space_id: uuid.UUID, values: dict[str, Any]
 ) -> dict[str, Any] | None:
-    """Change a space's columns; the space after, or None if there is none."""
-    query = update(SPACES).where(Space.space_id == space_id).values(values).returning(*COLUMNS)
-    row = (await session.execute(query)).mappings().one_or_none()
+    """`change_row` in a session's transaction."""
+    query, arguments = _update(tuple(values)), {"id": space_id, **_new(values)}
+    row = (await session.execute(query, arguments)).mappings().one_or_none()
     return dict(row) if row is not None else None
-
-
-async def remove(session: TenantSession, space_id: uuid.UUID) -> bool:
-    """Delete a space (its background goes with it); whether there was one."""
-    query = delete(SPACES).where(Space.space_id == space_id).returning(Space.space_id)
-    return (await session.execute(query)).first() is not None
 
 
 async def background(session: TenantSession, space_id: uuid.UUID) -> SpaceBackground | None:

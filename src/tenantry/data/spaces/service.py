@@ -3,6 +3,9 @@
 import uuid
 from typing import Any
 
+import asyncpg
+from starlette.responses import Response
+
 from tenantry.data.pagination import Cursors, page_of
 from tenantry.data.spaces import repository
 from tenantry.data.spaces.images import CheckedImage
@@ -10,6 +13,7 @@ from tenantry.data.spaces.schemas import SpacePage, SpaceRead
 from tenantry.db.engine import Lanes
 from tenantry.db.sessions import TenantSession
 from tenantry.errors import NotFound
+from tenantry.idempotency import Claim, made_once
 from tenantry.models.data import SpaceBackground
 
 SCOPE = "spaces"
@@ -41,25 +45,53 @@ async def get_json(lanes: Lanes, schema: str, space_id: uuid.UUID) -> bytes:
     row = await repository.one(lanes, schema, space_id)
     if row is None:
         raise SpaceNotFound
+    return _json(row)
+
+
+def _json(row: Any) -> bytes:
+    """A space read by `repository.COLUMNS`, serialized."""
     return SpaceRead.model_construct(**row).model_dump_json().encode()
 
 
-async def create(session: TenantSession, values: dict[str, Any]) -> SpaceRead:
+async def create(
+    lanes: Lanes, schema: str, values: dict[str, Any], claim: Claim | None
+) -> Response:
+    """Create a space, once per Idempotency-Key: the lean write, on the driver."""
+
+    async def make(driver: asyncpg.Connection) -> bytes:
+        return _json(await repository.insert_row(driver, schema, values))
+
+    return await made_once(lanes, schema, claim, 201, make)
+
+
+async def update(lanes: Lanes, schema: str, space_id: uuid.UUID, changes: dict[str, Any]) -> bytes:
+    """Change the fields in `changes` (one statement); the space after."""
+    if changes:
+        row = await repository.change_row(lanes, schema, space_id, changes)
+    else:
+        row = await repository.one(lanes, schema, space_id)
+    if row is None:
+        raise SpaceNotFound
+    return _json(row)
+
+
+async def add(session: TenantSession, values: dict[str, Any]) -> SpaceRead:
+    """Create a space in a session's transaction (the admin's, with its background)."""
     return SpaceRead.model_validate(await repository.add(session, values))
 
 
-async def update(session: TenantSession, space_id: uuid.UUID, changes: dict[str, Any]) -> SpaceRead:
+async def change(session: TenantSession, space_id: uuid.UUID, changes: dict[str, Any]) -> None:
+    """Change a space in a session's transaction (the admin's, with its background)."""
     if changes:
         row = await repository.change(session, space_id, changes)
     else:
         row = await repository.get(session, space_id)
     if row is None:
         raise SpaceNotFound
-    return SpaceRead.model_validate(row)
 
 
-async def delete(session: TenantSession, space_id: uuid.UUID) -> None:
-    if not await repository.remove(session, space_id):
+async def delete(lanes: Lanes, schema: str, space_id: uuid.UUID) -> None:
+    if not await repository.remove_row(lanes, schema, space_id):
         raise SpaceNotFound
 
 
