@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.utils.factories import register
 from tests.utils.problems import assert_problem
 
 
@@ -28,7 +29,7 @@ class TestNotFoundAndMethod:
             ("/v1/spaces", "GET, POST"),
             ("/v1/spaces/7", "GET, PATCH, DELETE"),
             ("/v1/databases/current/", "GET, PATCH, DELETE"),
-            ("/v1/items-bulk/", "GET, PUT"),
+            ("/v1/items-bulk/", "GET, PUT, PATCH, DELETE"),
         ],
     )
     async def test_allow_names_every_method_of_the_path(
@@ -179,3 +180,37 @@ class TestRequestId:
     async def test_unsafe_request_id_is_replaced(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/healthz", headers={"x-request-id": "a b\tc" + "x" * 100})
         assert len(response.headers["x-request-id"]) == 32
+
+
+class TestErrorDataTheClientReads:
+    """The Crossing Minds client formats its messages with `error_data`'s keys: `error` for
+    401 and 403, `type` and `key` for 404, `method` for 405."""
+
+    async def test_route_not_found(self, client: httpx.AsyncClient) -> None:
+        body = assert_problem(await client.get("/v1/no/such/"), 404, "NOT_FOUND")
+        assert body["error_data"] == {
+            "name": "NOT_FOUND",
+            "type": "route",
+            "key": "GET /v1/no/such/",
+        }
+
+    async def test_method_not_allowed(self, client: httpx.AsyncClient) -> None:
+        body = assert_problem(await client.delete("/healthz"), 405, "METHOD_NOT_ALLOWED")
+        assert body["error_data"]["method"] == "DELETE"
+
+    async def test_unauthorized_and_forbidden(self, client: httpx.AsyncClient) -> None:
+        body = assert_problem(await client.get("/v1/accounts/"), 401, "AUTHENTICATION_REQUIRED")
+        assert body["error_data"]["error"] == body["detail"]
+        org = await register(client)
+        body = assert_problem(
+            await client.get("/v1/accounts/", headers=org.key), 403, "ROLE_FORBIDDEN"
+        )
+        assert body["error_data"]["error"] == body["detail"]
+
+    async def test_a_resource_not_found_names_its_type(self, client: httpx.AsyncClient) -> None:
+        org = await register(client)
+        response = await client.patch(
+            "/v1/accounts/nope/", headers=org.bearer, json={"role": "backend"}
+        )
+        body = assert_problem(response, 404, "ACCOUNT_NOT_FOUND")
+        assert body["error_data"] == {"name": "ACCOUNT_NOT_FOUND", "type": "account", "key": "nope"}

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from tenantry.middleware import RequestContextMiddleware
 from tests.utils.factories import ready_org
+from tests.utils.problems import assert_problem
 
 
 class TestEveryResponse:
@@ -101,3 +102,52 @@ class TestRedirects:
         async with redirecting_app([]) as client:
             response = await client.get("/elsewhere", params={"to": location})
             assert response.headers["location"] == rewritten
+
+
+class TestPickleIsNeverRead:
+    """The Crossing Minds client's default serializer is gzip'ed pickle: refused before the
+    body is read, with the way out in the message."""
+
+    async def test_a_pickled_body_is_refused(self, client: httpx.AsyncClient) -> None:
+        response = await client.post(
+            "/v1/login/individual/",
+            content=b"x\x9c\x6b\x60\x99\x00",  # whatever the bytes: never unpickled
+            headers={"Content-Type": "application/xminds-pkl", "Content-Encoding": "gzip"},
+        )
+        body = assert_problem(response, 415, "PICKLE_REFUSED")
+        assert "serializer='json'" in body["detail"]
+
+    async def test_a_client_that_takes_only_pickle_is_refused(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        headers = {"Accept": "application/xminds-pkl", "Content-Type": "application/xminds-pkl"}
+        response = await client.get("/v1/spaces", headers=headers)
+        body = assert_problem(response, 406, "PICKLE_NOT_ACCEPTABLE")
+        assert "serializer='json'" in body["message"]
+
+    @pytest.mark.parametrize(
+        "accept",
+        [
+            "application/xminds-pkl, application/json",
+            "application/xminds-pkl;q=0.9, */*;q=0.1",
+            "application/json",
+            "text/html",
+        ],
+    )
+    async def test_json_accepted_too_is_served(
+        self, client: httpx.AsyncClient, accept: str
+    ) -> None:
+        response = await client.get("/healthz", headers={"Accept": accept})
+        assert response.status_code == 200
+
+    async def test_pickle_refused_with_q_zero_json(self, client: httpx.AsyncClient) -> None:
+        headers = {"Accept": "application/xminds-pkl, application/json;q=0"}
+        response = await client.get("/healthz", headers=headers)
+        assert_problem(response, 406, "PICKLE_NOT_ACCEPTABLE")
+
+    async def test_a_pickle_type_without_a_body_is_no_body_to_refuse(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        headers = {"Content-Type": "application/xminds-pkl", "Accept": "application/json"}
+        response = await client.get("/healthz", headers=headers)
+        assert response.status_code == 200

@@ -21,9 +21,12 @@ from tenantry.control.accounts import endpoints as accounts_endpoints
 from tenantry.control.api_keys import endpoints as api_keys_endpoints
 from tenantry.control.auth import endpoints as auth_endpoints
 from tenantry.control.databases import endpoints as databases_endpoints
+from tenantry.control.mail.sender import load_sender
+from tenantry.control.organizations import endpoints as organizations_endpoints
 from tenantry.control.provisioning.worker import Worker
 from tenantry.data.catalog import endpoints as catalog_endpoints
 from tenantry.data.documents import endpoints as documents_endpoints
+from tenantry.data.interactions import endpoints as interactions_endpoints
 from tenantry.data.pagination import Cursors
 from tenantry.data.ratings import endpoints as ratings_endpoints
 from tenantry.data.spaces import endpoints as spaces_endpoints
@@ -125,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         refresh_ttl=settings.refresh_token_ttl,
     )
     app.state.cursors = Cursors(settings.secret)
+    app.state.mail_sender = load_sender(settings)
     app.state.auth_turns = FairGate(settings.pool_size)
     app.state.auth_cache = AuthCache(
         settings.auth_cache_ttl,
@@ -142,9 +146,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         documents_endpoints.router,
         catalog_endpoints.router,
         ratings_endpoints.router,
+        interactions_endpoints.router,
         health.router,
         auth_endpoints.router,
         accounts_endpoints.router,
+        organizations_endpoints.router,
         api_keys_endpoints.router,
         databases_endpoints.router,
     ):

@@ -119,6 +119,23 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Seconds between writes of keys' `last_used_at`."
     )
 
+    mail_sender: str = Field(
+        default="log",
+        pattern=r"^(log|[A-Za-z_][\w.]*:[A-Za-z_]\w*)$",
+        description="Sends the mails with codes (set or reset a password, verify an email): "
+        "'log' writes them to the log (logger tenantry.mail); 'package.module:factory' "
+        "names a callable taking the settings and returning an object with "
+        "`async send(mail)`.",
+    )
+    mail_code_ttl: float = Field(
+        default=3600.0, gt=0, description="Seconds a mailed code can be used."
+    )
+    mail_redirect_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Hosts an `email_redirect_url` may name (comma-separated) for a mail to "
+        "carry it as a link with the code; a URL of another host is left out of the mail.",
+    )
+
     rate_limit: str | None = Field(
         default="1200/minute",
         description="Requests per API key, in the `limits` library's notation "
@@ -201,7 +218,7 @@ class Settings(BaseSettings):
     def _rate_limit_notation(cls, notation: str | None) -> str | None:
         return None if parse_limit(notation) is None else notation
 
-    @field_validator("trusted_hosts", mode="before")
+    @field_validator("trusted_hosts", "mail_redirect_hosts", mode="before")
     @classmethod
     def _comma_separated(cls, hosts: object) -> object:
         if isinstance(hosts, str):

@@ -48,6 +48,22 @@ class TenantryError(Exception):
     def title(self) -> str:
         return HTTPStatus(self.status).phrase
 
+    def client_data(self) -> dict[str, Any]:
+        """What the Crossing Minds client formats its message with (`error_data`'s keys
+        its error classes name), unless the error says it itself."""
+        return {}
+
+    def error_data(self) -> dict[str, Any]:
+        """`name`, what the client formats its message with, the raiser's data; and for a
+        400 that names fields in error, those fields (`type` `field`, `key` their names
+        joined, `fields` each one's messages): the client shows only `error_data`."""
+        data: dict[str, Any] = {"name": self.code, **self.client_data(), **self.data}
+        if self.status == 400 and self.errors:
+            data.setdefault("type", "field")
+            data.setdefault("key", ", ".join(self.errors))
+            data.setdefault("fields", self.errors)
+        return data
+
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
             "type": f"urn:tenantry:problem:{self.code.lower().replace('_', '-')}",
@@ -58,7 +74,7 @@ class TenantryError(Exception):
             "message": self.detail,
             "error_code": self.error_code,
             "error_name": self.error_name,
-            "error_data": {"name": self.code, **self.data},
+            "error_data": self.error_data(),
         }
         if self.errors is not None:
             body["errors"] = self.errors
@@ -85,6 +101,9 @@ class Unauthorized(TenantryError):
     error_name = "AuthError"
     default_detail = "Credentials are missing or not valid."
 
+    def client_data(self) -> dict[str, Any]:
+        return {"error": self.detail}  # 'Cannot perform authentication: {error}'
+
 
 class Forbidden(TenantryError):
     status = 403
@@ -93,13 +112,40 @@ class Forbidden(TenantryError):
     error_name = "ForbiddenError"
     default_detail = "You have no permission to do this."
 
+    def client_data(self) -> dict[str, Any]:
+        return {"error": self.detail}  # 'Do not have enough permissions …: {error}'
+
 
 class NotFound(TenantryError):
+    """'The {type} {key} does not exist': `type` is named by the class (or from its code,
+    `SPACE_NOT_FOUND` → `space`), `key` by the raiser, else the request's path."""
+
     status = 404
     code = "NOT_FOUND"
     error_code = 60
     error_name = "NotFoundError"
     default_detail = "Nothing was found here."
+    resource: ClassVar[str | None] = None
+
+    def client_data(self) -> dict[str, Any]:
+        resource = self.resource
+        if resource is None:
+            name = self.code.removesuffix("_NOT_FOUND")
+            resource = "resource" if name == self.code else name.lower().replace("_", " ")
+        request = current_request()
+        return {"type": resource, "key": request.path if request is not None else None}
+
+
+class RouteNotFound(NotFound):
+    """No route has this path (the framework's 404): same code as any other 404."""
+
+    resource = "route"
+    default_detail = "No route of this API has this path."
+
+    def client_data(self) -> dict[str, Any]:
+        request = current_request()
+        key = f"{request.method} {request.path}" if request is not None else None
+        return {"type": self.resource, "key": key}
 
 
 class MethodNotAllowed(TenantryError):
@@ -108,6 +154,10 @@ class MethodNotAllowed(TenantryError):
     error_code = 70
     error_name = "MethodNotAllowed"
     default_detail = "This method is not allowed on this resource."
+
+    def client_data(self) -> dict[str, Any]:
+        request = current_request()
+        return {"method": request.method if request is not None else None}
 
 
 class Conflict(TenantryError):
@@ -140,6 +190,14 @@ class UnsupportedMediaType(TenantryError):
     error_code = 40
     error_name = "WrongData"
     default_detail = "This content type is not accepted here."
+
+
+class NotAcceptable(TenantryError):
+    status = 406
+    code = "NOT_ACCEPTABLE"
+    error_code = 40
+    error_name = "WrongData"
+    default_detail = "This server answers in JSON only (Accept: application/json)."
 
 
 class TooManyRequests(TenantryError):
@@ -191,8 +249,9 @@ BY_STATUS: dict[int, type[TenantryError]] = {
         BadRequest,
         Unauthorized,
         Forbidden,
-        NotFound,
+        RouteNotFound,
         MethodNotAllowed,
+        NotAcceptable,
         Conflict,
         RequestTimeout,
         PayloadTooLarge,

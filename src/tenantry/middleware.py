@@ -17,8 +17,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tenantry.context import RequestInfo, enter_request, leave_request
 from tenantry.errors import (
     DatabaseUnavailable,
+    NotAcceptable,
     PayloadTooLarge,
     ServerError,
+    TenantryError,
+    UnsupportedMediaType,
     as_problem,
     problem_response,
 )
@@ -48,6 +51,24 @@ class BodyTooSlow(HTTPException):
 
     def __init__(self) -> None:
         super().__init__(status_code=408)
+
+
+PICKLE = "application/xminds-pkl"  # the Crossing Minds client's default serializer
+USE_JSON = (
+    "This server reads and writes JSON only, never pickle (unpickling runs whatever code "
+    "the bytes name): create the client with CrossingMindsApiClient(serializer='json')."
+)
+JSON_RANGES = frozenset(("application/json", "application/problem+json", "application/*", "*/*"))
+
+
+class PickleRefused(UnsupportedMediaType):
+    code = "PICKLE_REFUSED"
+    default_detail = USE_JSON
+
+
+class PickleNotAcceptable(NotAcceptable):
+    code = "PICKLE_NOT_ACCEPTABLE"
+    default_detail = USE_JSON
 
 
 class RequestContextMiddleware:
@@ -118,7 +139,9 @@ class RequestContextMiddleware:
             return message
 
         try:
-            if _declared_length(scope) > limit:
+            if (refusal := _pickle_refusal(scope)) is not None:
+                await problem_response(refusal)(scope, receive, send_with_id)
+            elif _declared_length(scope) > limit:
                 await problem_response(PayloadTooLarge())(scope, receive, send_with_id)
             else:
                 await self.app(scope, receive_within_limit, send_with_id)
@@ -179,6 +202,56 @@ def _request_id(scope: Scope) -> str:
             if REQUEST_ID.fullmatch(candidate):
                 return candidate
     return os.urandom(16).hex()
+
+
+def _pickle_refusal(scope: Scope) -> TenantryError | None:
+    """415 for a body in pickle, 406 for a request that takes pickle and not JSON: refused
+    before anything reads the body, which is never unpickled."""
+    content_type = accept = ""
+    has_body = False
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            content_type = value.decode("latin-1")
+        elif name == b"accept":
+            accept = value.decode("latin-1")
+        elif name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            has_body = True
+    if has_body and _media_type(content_type) == PICKLE:
+        return PickleRefused()
+    if accept:
+        ranges = _accepted(accept)
+        if PICKLE in ranges and not any(_is_json_range(media) for media in ranges):
+            return PickleNotAcceptable()
+    return None
+
+
+def _media_type(value: str) -> str:
+    return value.split(";", 1)[0].strip().lower()
+
+
+def _accepted(accept: str) -> set[str]:
+    """The media ranges of an Accept header, less those given `q=0`."""
+    ranges = set()
+    for part in accept.split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        if media and _quality(params) > 0:
+            ranges.add(media.lower())
+    return ranges
+
+
+def _quality(params: list[str]) -> float:
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return float(value)
+            except ValueError:
+                return 1.0
+    return 1.0
+
+
+def _is_json_range(media: str) -> bool:
+    return media in JSON_RANGES or (media.startswith("application/") and media.endswith("+json"))
 
 
 def _declared_length(scope: Scope) -> int:

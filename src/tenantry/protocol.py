@@ -9,6 +9,9 @@ uvicorn lacks.
 - Past `max_connections` open connections, a new one's first request is answered 503 by
   the server itself, before the application, and the connection closed.
 
+And a request that cannot be parsed as HTTP is answered 400 as a problem (uvicorn's own
+answer is plain text), with a request id, and the connection closed.
+
 Both are per connection, on the event loop: one timer per connection that waits for a
 head, armed and cancelled as uvicorn arms its keep-alive timer.
 """
@@ -17,18 +20,25 @@ import asyncio
 import contextvars
 import logging
 import math
+import os
 import time
 from functools import partial
 from http import HTTPStatus
 from typing import Any, ClassVar, cast
 
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from tenantry.errors import RequestTimeout, TooManyConnections, problem_response
+from tenantry.errors import (
+    PROBLEM_JSON,
+    BadRequest,
+    RequestTimeout,
+    TooManyConnections,
+    problem_response,
+)
 
 logger = logging.getLogger("tenantry.connections")
 WARN_EVERY = 60.0  # seconds between two warnings that connections are refused
@@ -103,6 +113,16 @@ class TenantryProtocol(HttpToolsProtocol):
             self.transport.write(self._raw(problem_response(HEAD_TIMEOUT)))
         self.transport.close()
 
+    def send_400_response(self, msg: str) -> None:
+        """What cannot be parsed as HTTP: a problem, as every error is, not uvicorn's text."""
+        request_id = os.urandom(16).hex()
+        body = NOT_HTTP.body() | {"request_id": request_id}
+        response = JSONResponse(
+            body, status_code=400, headers={"X-Request-Id": request_id}, media_type=PROBLEM_JSON
+        )
+        self.transport.write(self._raw(response))
+        self.transport.close()
+
     def _warn_refusing(self) -> None:
         now = time.monotonic()
         if now - TenantryProtocol.warned_at >= WARN_EVERY:
@@ -120,6 +140,9 @@ class TenantryProtocol(HttpToolsProtocol):
         return b"\r\n".join([*lines, b"connection: close", b"", response.body])
 
 
+NOT_HTTP = BadRequest(
+    "The request could not be read as HTTP: its line or headers are malformed or too long."
+)
 HEAD_TIMEOUT = RequestTimeout("The request's head (its line and headers) did not arrive in time.")
 
 

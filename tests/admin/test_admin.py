@@ -275,6 +275,12 @@ class TestBinding:
         self, client: httpx.AsyncClient, browsers: Browsers
     ) -> None:
         registration = await ready_registration(client)
+        declared = await client.post(
+            "/v1/items-properties/",
+            headers=registration.key,
+            json={"property_name": "title", "value_type": "unicode"},
+        )
+        assert declared.status_code == 201, declared.text
         item_id = str(uuid.uuid4())
         async with browsers() as browser:
             await logged_in(browser, registration)

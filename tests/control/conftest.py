@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from tenantry.auth.tokens import TokenService
 from tests.utils.clock import Clock
 from tests.utils.factories import Registration, register
+from tests.utils.mail import MailBox
 from tests.utils.worker import PausedWorker
 
 
@@ -33,3 +34,11 @@ async def paused_worker(app: FastAPI) -> AsyncIterator[PausedWorker]:
     handle.resume()
     vars(handle.worker).pop("max_attempts", None)
     vars(handle.worker).pop("backoff", None)
+
+
+@pytest.fixture
+def mailbox(app: FastAPI) -> Iterator[MailBox]:
+    original = app.state.mail_sender
+    app.state.mail_sender = box = MailBox()
+    yield box
+    app.state.mail_sender = original

@@ -114,6 +114,13 @@ class TestSeedFlow:
         response = await client.get(f"/v1/databases/?{query}", headers=org.bearer)
         assert_problem(response, 400, "VALIDATION_ERROR")
 
+    async def test_an_unknown_query_parameter_is_refused(self, client: httpx.AsyncClient) -> None:
+        org = await register(client)
+        response = await client.get("/v1/databases/?filters=name:eq:x&amt=2", headers=org.bearer)
+        body = assert_problem(response, 400, "VALIDATION_ERROR")
+        assert body["errors"] == {"filters": ["Not a parameter of this list."]}
+        assert body["error_data"]["key"] == "filters"
+
     async def test_duplicate_name(self, client: httpx.AsyncClient) -> None:
         org = await register(client)
         await add_database(client, org)
@@ -124,7 +131,8 @@ class TestSeedFlow:
         assert body["error_data"] == {
             "name": "DUPLICATED_DB_NAME",
             "type": "db-metadata",
-            "key": None,
+            "key": DATABASE_EXAMPLE["name"],
+            "fields": body["errors"],
         }
         assert body["errors"] == {"name": [body["errors"]["name"][0]]}
 
@@ -204,6 +212,34 @@ class TestSeedFlow:
         assert response.json()["core_config"] == {"k": 1}
         current = (await client.get("/v1/databases/current/", headers=headers)).json()
         assert current["metadata"]["tags"] == ["x", "y"]
+
+    async def test_preview_changes_nothing(self, client: httpx.AsyncClient) -> None:
+        org = await register(client)
+        _, headers = await add_database(client, org, description="old", metadata={"tags": ["x"]})
+        before = (await client.get("/v1/databases/current/", headers=headers)).json()
+        response = await client.patch(
+            "/v1/databases/current/preview/",
+            headers=headers,
+            json={"description": "new", "metadata": {"tags": ["y"]}, "preserve": True},
+        )
+        assert response.status_code == 200, response.text
+        assert response.json() == {
+            "metadata_old": {
+                "description": "old",
+                "core_config": before["core_config"],
+                "metadata": {"tags": ["x"]},
+            },
+            "metadata_new": {
+                "description": "new",
+                "core_config": before["core_config"],
+                "metadata": {"tags": ["x", "y"]},
+            },
+        }
+        assert (await client.get("/v1/databases/current/", headers=headers)).json() == before
+        refused = await client.patch(
+            "/v1/databases/current/preview/", headers=headers, json={"name": "renamed"}
+        )
+        assert_problem(refused, 400, "VALIDATION_ERROR")
 
     async def test_current_needs_a_database(self, client: httpx.AsyncClient) -> None:
         org = await register(client)

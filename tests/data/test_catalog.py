@@ -32,12 +32,28 @@ def _in_path(value: object) -> str:
     return str(value)
 
 
+async def declare(
+    client: httpx.AsyncClient, key: dict[str, str], kind: str, **value_types: str
+) -> None:
+    """Declare properties of items or users; `name="unicode[]"` declares a repeated one."""
+    for name, value_type in value_types.items():
+        body = {
+            "property_name": name,
+            "value_type": value_type.removesuffix("[]"),
+            "repeated": value_type.endswith("[]"),
+        }
+        response = await client.post(f"/v1/{kind}s-properties/", headers=key, json=body)
+        assert response.status_code == 201, response.text
+
+
 class TestFlexibleIds:
     @pytest.mark.parametrize(("id_type", "sent", "returned"), FAMILIES)
     async def test_round_trip(
         self, client: httpx.AsyncClient, id_type: str, sent: list[Any], returned: list[Any]
     ) -> None:
         key = await ready_database(client, id_type, id_type)
+        await declare(client, key, "item", title="unicode")
+        await declare(client, key, "user", n="int64")
         for value, canonical in zip(sent, returned, strict=True):
             response = await client.put(
                 f"/v1/items/{_in_path(value)}/", headers=key, json={"item": {"title": "t"}}
@@ -83,7 +99,7 @@ class TestFlexibleIds:
     ) -> None:
         key = await ready_database(client, id_type, id_type)
         for method in ("PUT", "GET", "DELETE"):
-            body = {"item": {}} if method == "PUT" else None
+            body: dict[str, Any] | None = {"item": {}} if method == "PUT" else None
             response = await client.request(method, f"/v1/items/{bad}/", headers=key, json=body)
             problem = assert_problem(response, 400, "VALIDATION_ERROR")
             assert list(problem["errors"]) == ["item_id"]
@@ -93,6 +109,7 @@ class TestFlexibleIds:
 
     async def test_wrong_ids_in_a_bulk_body_are_named(self, client: httpx.AsyncClient) -> None:
         key = await ready_database(client, "uuid", "uint32")
+        await declare(client, key, "item", title="unicode")
         rows = [{"item_id": str(uuid.uuid4())}, {"item_id": 12}, {"title": "no id"}]
         response = await client.put("/v1/items-bulk/", headers=key, json={"items": rows})
         problem = assert_problem(response, 400, "VALIDATION_ERROR")
@@ -102,6 +119,7 @@ class TestFlexibleIds:
 
     async def test_a_spaced_hex_id_is_not_another_id(self, client: httpx.AsyncClient) -> None:
         key = await ready_database(client, "hex8", "hex8")
+        await declare(client, key, "item", n="int64")
         response = await client.put("/v1/items/abcd/", headers=key, json={"item": {"n": 1}})
         assert response.status_code == 204, response.text
         response = await client.get("/v1/items/ab%20%20cd/", headers=key)
@@ -146,12 +164,11 @@ class TestFlexibleIds:
 class TestItemsAndUsers:
     async def test_put_replaces_the_properties(self, client: httpx.AsyncClient) -> None:
         key = await ready_database(client)
+        await declare(client, key, "item", a="int64", tags="unicode[]", b="unicode")
         item = "/v1/items/1/"
         await client.put(item, headers=key, json={"item": {"a": 1, "tags": ["x"]}})
-        await client.put(item, headers=key, json={"item": {"b": {"c": None}}})
-        assert (await client.get(item, headers=key)).json() == {
-            "item": {"item_id": 1, "b": {"c": None}}
-        }
+        await client.put(item, headers=key, json={"item": {"b": "c", "a": None}})
+        assert (await client.get(item, headers=key)).json() == {"item": {"item_id": 1, "b": "c"}}
         assert (await client.get("/v1/items/1", headers=key)).status_code == 200
 
     async def test_missing_and_deleted(self, client: httpx.AsyncClient) -> None:
@@ -184,7 +201,8 @@ class TestItemsAndUsers:
 
     async def test_bulk_upsert_last_row_wins_and_pages(self, client: httpx.AsyncClient) -> None:
         key = await ready_database(client)
-        rows = [{"item_id": n, "n": n} for n in range(250)] + [{"item_id": 3, "n": "last"}]
+        await declare(client, key, "item", n="int64")
+        rows = [{"item_id": n, "n": n} for n in range(250)] + [{"item_id": 3, "n": -1}]
         response = await client.put(
             "/v1/items-bulk/", headers=key, json={"items": rows, "wait_for_completion": True}
         )
@@ -200,11 +218,12 @@ class TestItemsAndUsers:
                 break
             cursor = page["next_cursor"]
         assert [item["item_id"] for item in seen] == list(range(250))
-        assert seen[3] == {"item_id": 3, "n": "last"}
+        assert seen[3] == {"item_id": 3, "n": -1}
         assert (await counters(client, key))["item"] == 250
 
     async def test_repeated_properties_of_the_clients(self, client: httpx.AsyncClient) -> None:
         key = await ready_database(client)
+        await declare(client, key, "user", age="uint8", tags="unicode8[]")
         body = {
             "users": [{"user_id": 1}, {"user_id": 2, "age": 3}],
             "users_m2m": [
@@ -239,6 +258,7 @@ class TestItemsAndUsers:
 
     async def test_bulk_bodies_may_pass_the_general_limit(self, client: httpx.AsyncClient) -> None:
         key = await ready_database(client, "urlsafe64")
+        await declare(client, key, "item", text="unicode")
         rows = [{"item_id": f"item-{n}", "text": "x" * 200} for n in range(10_000)]
         response = await client.put("/v1/items-bulk/", headers=key, json={"items": rows})
         assert response.status_code == 204, response.text
@@ -252,6 +272,7 @@ class TestItemsAndUsers:
 class TestAccess:
     async def test_another_database_never_sees_them(self, client: httpx.AsyncClient) -> None:
         mine, theirs = await ready_database(client), await ready_database(client)
+        await declare(client, mine, "item", secret="bool")
         await client.put("/v1/items/1/", headers=mine, json={"item": {"secret": True}})
         await client.put("/v1/users/1/", headers=mine, json={"user": {}})
         assert_problem(await client.get("/v1/items/1/", headers=theirs), 404, "ITEM_NOT_FOUND")

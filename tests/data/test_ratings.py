@@ -174,16 +174,31 @@ class TestDeletes:
         assert (await rate(client, key, ratings)).status_code == 204
         assert await counters(client, key) == {"rating": 9, "user": 3, "item": 3}
 
+        # Deleting an item's or a user's properties keeps their ratings (docs/data.md).
         assert (await client.delete("/v1/items/b/", headers=key)).status_code == 204
-        assert await counters(client, key) == {"rating": 6, "user": 3, "item": 2}
+        assert await counters(client, key) == {"rating": 9, "user": 3, "item": 2}
         assert (await client.delete("/v1/users/AAAAAA/", headers=key)).status_code == 204
-        assert await counters(client, key) == {"rating": 4, "user": 2, "item": 2}
-        response = await client.delete("/v1/users/AAAAAQ/ratings/", headers=key)
-        assert response.status_code == 204
-        assert await counters(client, key) == {"rating": 2, "user": 2, "item": 2}
+        assert await counters(client, key) == {"rating": 9, "user": 2, "item": 2}
+        # A user with ratings but no properties is still known to its ratings.
+        kept = await client.get("/v1/users/AAAAAA/ratings/", headers=key)
+        assert kept.status_code == 200, kept.text
+        assert {r["item_id"] for r in kept.json()["user_ratings"]} == set(items)
+        response = await client.delete("/v1/users/AAAAAA/ratings/", headers=key)
+        assert response.status_code == 204, response.text
+        assert await counters(client, key) == {"rating": 6, "user": 2, "item": 2}
+        # Now it has neither: not found.
+        for gone in (
+            await client.get("/v1/users/AAAAAA/ratings/", headers=key),
+            await client.delete("/v1/users/AAAAAA/ratings/", headers=key),
+        ):
+            assert_problem(gone, 404, "USER_NOT_FOUND")
+        # `DELETE /v1/users/{id}/*` takes the ratings with the properties.
+        response = await client.delete("/v1/users/AAAAAQ/*", headers=key)
+        assert response.status_code == 204, response.text
+        assert await counters(client, key) == {"rating": 3, "user": 1, "item": 2}
         assert await counters(client, key) == await exact_counts(client, engine, key)
         left = (await client.get("/v1/ratings-bulk/", headers=key)).json()["ratings"]
-        assert {(r["user_id"], r["item_id"]) for r in left} == {("AAAAAg", "a"), ("AAAAAg", "c")}
+        assert {(r["user_id"], r["item_id"]) for r in left} == {("AAAAAg", i) for i in items}
 
 
 class TestAtScale:
@@ -225,9 +240,13 @@ class TestAtScale:
         assert after["ratings"][0]["user_id"] == 50
         assert after["ratings"][0]["item_id"] == 0
 
+        # Deleting an item's properties keeps its ratings; a user's `*` delete takes them.
         assert (await client.delete("/v1/items/0/", headers=key)).status_code == 204
         assert await counters(client, key) == await exact_counts(client, engine, key)
-        assert (await counters(client, key))["rating"] == 99_000
+        assert await counters(client, key) == {"rating": 100_000, "user": 1000, "item": 99}
+        assert (await client.delete("/v1/users/0/*", headers=key)).status_code == 204
+        assert await counters(client, key) == await exact_counts(client, engine, key)
+        assert (await counters(client, key))["rating"] == 99_900
 
 
 class TestIsolation:
@@ -273,5 +292,8 @@ class TestTemplateCopy:
             assert await exact_counts(client, engine, key) == expected
         finally:
             async with engine.begin() as connection:
+                # Ratings have no foreign keys now (tenant migration 0005): deleting the
+                # template's items and users would leave its rating behind.
+                await connection.execute(text("DELETE FROM public.ratings"))
                 await connection.execute(text("DELETE FROM public.items"))
                 await connection.execute(text("DELETE FROM public.users"))

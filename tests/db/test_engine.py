@@ -55,6 +55,30 @@ class TestCatalogCacheLimit:
             await engine.dispose()
 
 
+class TestHalfBegunTransactions:
+    async def test_a_cancelled_begin_does_not_poison_the_pool(self, settings: Settings) -> None:
+        """A task cancelled while the driver sends BEGIN leaves the driver believing it is
+        in a transaction; the connection is replaced, not handed to the next request,
+        whose every transaction would then be a SAVEPOINT outside any transaction."""
+        engine = create_engine(settings, pool_size=1, max_overflow=0)
+        try:
+            async with engine.connect() as connection:
+                raw = await connection.get_raw_connection()
+                driver: asyncpg.Connection = raw.driver_connection
+                first = await driver.fetchval("SELECT pg_backend_pid()")  # no transaction
+                begin = asyncio.create_task(driver.transaction().start())
+                await asyncio.sleep(0)  # noted as begun, BEGIN on its way
+                begin.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await begin
+                assert engines.half_begun(driver)
+            async with engine.begin() as connection:  # the pool's next connection works
+                assert await connection.scalar(BACKEND_PID) != first
+                assert await connection.scalar(text("SELECT 1")) == 1
+        finally:
+            await engine.dispose()
+
+
 def _reader(settings: Settings, *, readers: int = 1, limit_mb: int | None = None) -> Reader:
     settings = settings.model_copy(update={"lane_readers": readers})
     assert settings.database_url is not None

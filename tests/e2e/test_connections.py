@@ -120,6 +120,29 @@ class TestHeaderTimeout:
         assert again.startswith(b"HTTP/1.1 408"), again[:500]
 
 
+class TestUnparseable:
+    @pytest.mark.parametrize(
+        "request_line",
+        [b"GET /\x01bad HTTP/1.1", b"GET /healthz?" + b"a" * 100_000 + b" HTTP/1.1"],
+        ids=["a control character", "a 100 KB URL"],
+    )
+    def test_a_request_that_is_not_http_is_answered_as_a_problem(
+        self, server: Server, request_line: bytes
+    ) -> None:
+        """Found by schemathesis (a list's 1,001 `properties`): uvicorn's own answer is text."""
+        server.start()
+        with connect(server) as connection:
+            connection.sendall(request_line + b"\r\nHost: 127.0.0.1\r\n\r\n")
+            raw, _ = until_closed(connection)
+        head, _, content = raw.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400"), raw[:500]
+        assert b"content-type: application/problem+json" in head.lower()
+        problem = json.loads(content)
+        assert problem["status"] == 400
+        assert problem["code"] == "BAD_REQUEST"
+        assert f"x-request-id: {problem['request_id']}".encode() in head.lower()
+
+
 class TestConnectionLimit:
     def test_connections_past_the_limit_are_refused_until_some_close(self, server: Server) -> None:
         server.env["TENANTRY_MAX_CONNECTIONS"] = "5"

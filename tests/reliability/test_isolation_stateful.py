@@ -63,6 +63,8 @@ TEMPLATE_TABLES = (
     "space_backgrounds",
     "documents",
     "document_tenant_ids",
+    "item_properties",
+    "user_properties",
     "items",
     "users",
     "ratings",
@@ -308,10 +310,7 @@ class Isolation(RuleBasedStateMachine):
         del held[value]
         if kind == "spaces":
             model.backgrounds.pop(value, None)
-        if kind in CATALOG:  # a user's or an item's ratings go with it
-            position = 0 if kind == "users" else 1
-            for pair in [pair for pair in model.ratings if pair[position] == value]:
-                del model.ratings[pair]
+        # Deleting a user's or an item's properties keeps its ratings (docs/data.md).
 
     # --- ratings ---------------------------------------------------------------------
 
@@ -359,8 +358,10 @@ class Isolation(RuleBasedStateMachine):
             assert response.status_code == 401, response.text
             return
         model = self.model(who)
-        if response.status_code == 404:
-            assert user not in model.users
+        rated = any(pair[0] == user for pair in model.ratings)
+        if response.status_code == 404:  # known by its properties or by its ratings
+            assert user not in model.users, response.text
+            assert not rated, response.text
             return
         assert response.status_code == 200, response.text
         shown = {(user, row["item_id"]): row["rating"] for row in response.json()["user_ratings"]}

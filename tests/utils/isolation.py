@@ -189,6 +189,9 @@ def build_world(request: Request) -> World:
             databases.append(database)
             tokens = {role: _login(request, emails[role], database_id) for role in emails}
             _wait_ready(request, tokens["root"])
+            for kind in ("items", "users"):  # `m`, which the steps write, comes declared
+                declared = request("GET", f"/v1/{kind}-properties/m/", headers=tokens["root"])
+                assert _ok(declared, 200)["value_type"] == "unicode", declared.text
             backend, frontend = (
                 _key(request, tokens["root"], "backend"),
                 _key(request, tokens["root"], "frontend"),

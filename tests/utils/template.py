@@ -117,6 +117,14 @@ MARKED_TEMPLATE: dict[str, Any] = {
             "updated_at": STAMP,
         },
     ],
+    # `m`, the one property the template's and the tests' items and users carry, declared
+    # (writes of undeclared properties are refused), so every database starts with it.
+    "item_properties": [
+        {"property_name": "m", "value_type": "unicode", "repeated": False, "indexed": False}
+    ],
+    "user_properties": [
+        {"property_name": "m", "value_type": "unicode", "repeated": False, "indexed": False}
+    ],
     "items": [{"item_id": _b64(uuid.UUID(ITEM_ID).bytes), "properties": {"m": TEMPLATE_MARK}}],
     "users": [{"user_id": _b64(uuid.UUID(USER_ID).bytes), "properties": {"m": TEMPLATE_MARK}}],
     "ratings": [

@@ -25,6 +25,7 @@ from wtforms.validators import Optional
 from tenantry.admin import ids
 from tenantry.admin.sessions import current_admin
 from tenantry.config import Settings
+from tenantry.data.catalog import service as catalog
 from tenantry.data.catalog.schemas import ItemWrite, UserWrite
 from tenantry.data.documents.schemas import DocumentCreate, DocumentUpdate
 from tenantry.data.flexible_ids import InvalidId
@@ -34,7 +35,7 @@ from tenantry.data.spaces import service as spaces
 from tenantry.data.spaces.schemas import SpaceCreate, SpaceUpdate
 from tenantry.data.tenant_models.schemas import TenantModelCreate, TenantModelUpdate
 from tenantry.db.sessions import TenantSession
-from tenantry.errors import TenantryError
+from tenantry.errors import TenantryError, ValidationFailed
 from tenantry.ids import new_id
 from tenantry.models.data import Document, Space, TenantModel
 
@@ -256,6 +257,27 @@ def _check_ids(view: DataView, data: dict[str, Any], **kinds: str) -> None:
             raise Refused(f"{field}: {error}") from None
 
 
+async def _declared_only(view: DataView, kind: catalog.Kind, properties: Any) -> Any:
+    """The properties as the API would store them: declared, each of its type."""
+    async with view.session_maker() as session:
+        try:
+            return await catalog.check(TenantSession(session), kind, properties or {})
+        except ValidationFailed as error:
+            problems = (f"{field}: {' '.join(m)}" for field, m in (error.errors or {}).items())
+            raise Refused("; ".join(problems)) from None
+
+
+async def _check_rated_exist(view: DataView, data: dict[str, Any]) -> None:
+    """A rating names a user and an item that exist, as in the API (ratings have no
+    foreign keys: they outlive the properties of their user or item)."""
+    template = view.plane == "template"
+    async with view.session_maker() as session:
+        for kind, field in ((catalog.USERS, "user_id"), (catalog.ITEMS, "item_id")):
+            key = ids.FlexibleId(kind.name, template).process_bind_param(data[field], None)  # type: ignore[arg-type]
+            if key is None or not await catalog.present(TenantSession(session), kind, key):
+                raise Refused(f"The rating is refused: no {kind.name} has the id {data[field]}.")
+
+
 class ItemView(DataView, model=ids.Item):
     name = "Item"
     icon = "fa-solid fa-box"
@@ -270,7 +292,7 @@ class ItemView(DataView, model=ids.Item):
         self.keep_ids(data, is_created)
         _check_ids(self, data, item_id="item")
         _check(ItemWrite, {"item": data.get("properties") or {}})
-        data["properties"] = data.get("properties") or {}
+        data["properties"] = await _declared_only(self, catalog.ITEMS, data.get("properties"))
 
 
 class UserView(DataView, model=ids.User):
@@ -287,7 +309,7 @@ class UserView(DataView, model=ids.User):
         self.keep_ids(data, is_created)
         _check_ids(self, data, user_id="user")
         _check(UserWrite, {"user": data.get("properties") or {}})
-        data["properties"] = data.get("properties") or {}
+        data["properties"] = await _declared_only(self, catalog.USERS, data.get("properties"))
 
 
 class RatingView(DataView, model=ids.Rating):
@@ -319,6 +341,8 @@ class RatingView(DataView, model=ids.Rating):
     ) -> None:
         self.keep_ids(data, is_created)
         _check_ids(self, data, user_id="user", item_id="item")
+        if is_created:
+            await _check_rated_exist(self, data)
         if data.get("timestamp") is None:
             data["timestamp"] = time.time()
         _check(RatingWrite, {"rating": data.get("rating"), "timestamp": data["timestamp"]})

@@ -67,11 +67,22 @@ def create_engine(
     def _renew_when_heavy(dbapi: Any, entry: ConnectionPoolEntry, proxy: Any) -> None:
         if dbapi.driver_connection.is_closed():  # the server went away: no round trip to see it
             raise DisconnectionError("the server closed this connection")  # replaced, as below
+        if half_begun(dbapi.driver_connection):
+            raise DisconnectionError("a transaction was left half begun on this connection")
         uses = entry.info[USES] = entry.info.get(USES, 0) + 1
         if uses % CHECK_EVERY == 0 and catalog_cache_bytes(dbapi) > limit:
             raise DisconnectionError("catalog cache over its limit")  # the pool makes a new one
 
     return engine
+
+
+def half_begun(driver: asyncpg.Connection) -> bool:
+    """Whether the driver believes a transaction of its own is open on `driver`, or the
+    server has one open, on a connection that should hold none. A task cancelled while the
+    driver sends `BEGIN` leaves the driver believing it is in that transaction (it notes
+    the transaction before sending, and forgets it only on commit or rollback), so every
+    later transaction on the connection would be a `SAVEPOINT` outside any transaction."""
+    return driver._top_xact is not None or driver.is_in_transaction()
 
 
 def catalog_cache_bytes(dbapi: Any) -> int:

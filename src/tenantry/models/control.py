@@ -34,6 +34,9 @@ class Organization(Timestamps, ControlPlaneBase):
 
     id: Mapped[str] = mapped_column(String(22), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200))
+    extra: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONB, default=dict, server_default=text("'{}'::jsonb")
+    )
 
 
 STATUSES_SQL = "(" + ", ".join(f"'{status}'" for status in DatabaseStatus) + ")"
@@ -104,6 +107,54 @@ class Account(Timestamps, ControlPlaneBase):
     password_hash: Mapped[str] = mapped_column(String(200))
     # Edits the template in the admin panel; granted only by `tenantry operators grant`.
     is_operator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    first_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    last_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    extra: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONB, default=dict, server_default=text("'{}'::jsonb")
+    )
+    # The email was proven: a code mailed to it was used (verify, or set a password).
+    verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class ServiceAccountKey(ControlPlaneBase):
+    """A secret a service account logs in with instead of its password; only a SHA-256 of
+    it is kept. Deleting it ends the logins made with it."""
+
+    __tablename__ = "service_account_keys"
+
+    id: Mapped[str] = mapped_column(String(22), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    extra: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONB, default=dict, server_default=text("'{}'::jsonb")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CodePurpose(StrEnum):
+    RESET_PASSWORD = "reset_password"  # noqa: S105  # a purpose, not a password
+    VERIFY_EMAIL = "verify_email"
+
+
+class AccountCode(ControlPlaneBase):
+    """A code mailed to an account's email (set or reset its password, prove the email):
+    single-use, expiring, kept only as a SHA-256; a newer one of the same purpose replaces
+    it."""
+
+    __tablename__ = "account_codes"
+    __table_args__ = (
+        CheckConstraint("purpose IN ('reset_password', 'verify_email')", name="purpose"),
+        Index("ix_account_codes_account_id_purpose", "account_id", "purpose"),
+    )
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ApiKey(Timestamps, ControlPlaneBase):
@@ -155,6 +206,13 @@ class RefreshToken(ControlPlaneBase):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What the login named (control migration 0012): the app's user and anonymous session
+    # behind a frontend login, as sent; the service account's key it was made with.
+    frontend_user_id: Mapped[Any | None] = mapped_column(JSONB)
+    frontend_session_id: Mapped[Any | None] = mapped_column(JSONB)
+    service_key_id: Mapped[str | None] = mapped_column(
+        ForeignKey("service_account_keys.id", ondelete="SET NULL"), index=True
+    )
 
 
 class LoginThrottle(ControlPlaneBase):

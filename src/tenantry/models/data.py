@@ -118,16 +118,80 @@ class User(DataPlaneBase):
 
 
 class Rating(DataPlaneBase):
-    """A user's rating of an item; it goes with either of them."""
+    """A user's rating of an item. It outlives the properties of either (tenant migration
+    0005): deleting an item or a user deletes its properties, not its ratings."""
 
     __tablename__ = "ratings"
     __table_args__ = (Index(None, "item_id"),)
 
-    user_id: Mapped[bytes] = mapped_column(
-        ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True
-    )
-    item_id: Mapped[bytes] = mapped_column(
-        ForeignKey("items.item_id", ondelete="CASCADE"), primary_key=True
-    )
+    user_id: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    item_id: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
     rating: Mapped[float] = mapped_column(Double)
+    timestamp: Mapped[float] = mapped_column(Double)
+
+
+class ItemProperty(DataPlaneBase):
+    """A declared item property: every written value is checked against it."""
+
+    __tablename__ = "item_properties"
+
+    property_name: Mapped[str] = mapped_column(String(64, collation="C"), primary_key=True)
+    value_type: Mapped[str] = mapped_column(String(32))
+    repeated: Mapped[bool] = mapped_column(Boolean)
+    indexed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+
+
+class UserProperty(DataPlaneBase):
+    """A declared user property: every written value is checked against it."""
+
+    __tablename__ = "user_properties"
+
+    property_name: Mapped[str] = mapped_column(String(64, collation="C"), primary_key=True)
+    value_type: Mapped[str] = mapped_column(String(32))
+    repeated: Mapped[bool] = mapped_column(Boolean)
+    indexed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+
+
+class Interaction(DataPlaneBase):
+    """A user's interaction with an item: one event, kept as sent (`tenantry.data.interactions`).
+
+    The primary key is a user's history in time order: lists and trainers read a user's
+    interactions as one range of it. The same event sent again (same user, time, item and
+    type) is stored once. Like ratings, interactions outlive the properties of their user
+    or item."""
+
+    __tablename__ = "interactions"
+    __table_args__ = (Index(None, "timestamp"),)
+
+    user_id: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    timestamp: Mapped[float] = mapped_column(Double, primary_key=True)
+    item_id: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    interaction_type: Mapped[str] = mapped_column(String(64, collation="C"), primary_key=True)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
+
+
+class SessionInteraction(DataPlaneBase):
+    """An anonymous session's interaction with an item; `interactions`' shape, the session
+    in place of the user. Sessions are not rows of their own: a session is its interactions
+    and its resolutions."""
+
+    __tablename__ = "session_interactions"
+    __table_args__ = (Index(None, "timestamp"),)
+
+    session_id: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    timestamp: Mapped[float] = mapped_column(Double, primary_key=True)
+    item_id: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    interaction_type: Mapped[str] = mapped_column(String(64, collation="C"), primary_key=True)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
+
+
+class ResolvedSession(DataPlaneBase):
+    """An anonymous session resolved to a user, and when. A user may have many sessions,
+    and a session may be resolved to more than one user."""
+
+    __tablename__ = "resolved_sessions"
+    __table_args__ = (Index(None, "session_id"),)
+
+    user_id: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    session_id: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
     timestamp: Mapped[float] = mapped_column(Double)

@@ -9,15 +9,20 @@ from tenantry.auth.context import Caller, auth_cache, bearer_scheme, token_servi
 from tenantry.auth.errors import AuthenticationRequired, InvalidCredentials
 from tenantry.auth.tokens import InvalidToken
 from tenantry.control.auth.schemas import (
+    FrontendIds,
     IndividualLogin,
+    JwtAccount,
+    JwtDatabase,
+    JwtLogin,
     LoginResponse,
     RefreshRequest,
     RegisterRequest,
     RegisterResponse,
+    RootLogin,
     ServiceLogin,
     WhoAmI,
 )
-from tenantry.control.auth.service import AuthService
+from tenantry.control.auth.service import AuthService, Frontend
 from tenantry.control.auth.throttle import (
     THROTTLED,
     AuthTurn,
@@ -78,18 +83,61 @@ async def login_individual(
         address=client_address(request),
         db_id=body.db_id,
         db_name=body.db_name,
+        frontend=_frontend(body),
+    )
+
+
+def _frontend(body: FrontendIds) -> Frontend:
+    return Frontend(user_id=body.frontend_user_id, session_id=body.frontend_session_id)
+
+
+@router.post("/login/root/", dependencies=[AuthTurn], responses=LOGIN_REFUSED)
+async def login_root(body: RootLogin, request: Request, service: Service) -> LoginResponse:
+    """Log in with email and password to no database (the deprecated form of
+    `login/individual/` without `db_id`); any person's account, not only the root."""
+    return await service.login_individual(
+        email=body.email.lower(),
+        password=body.password,
+        address=client_address(request),
+        db_id=None,
+        db_name=None,
     )
 
 
 @router.post("/login/service/", dependencies=[AuthTurn], responses=LOGIN_REFUSED)
 async def login_service(body: ServiceLogin, request: Request, service: Service) -> LoginResponse:
-    """Log in as a service account."""
+    """Log in as a service account, with its password or one of its keys."""
     return await service.login_service(
         name=body.name,
         password=body.password,
         address=client_address(request),
         db_id=body.db_id,
         db_name=body.db_name,
+        frontend=_frontend(body),
+    )
+
+
+@router.post("/login/jwt/", response_model_exclude_none=True)
+async def login_jwt(
+    caller: Caller, request: Request, session: ControlDB, service: Service
+) -> JwtLogin:
+    """What the access token stands for: organization, account, database, frontend ids."""
+    credentials = await bearer_scheme(request)
+    if caller.account_id is None or caller.org_id is None or caller.role is None:
+        raise AuthenticationRequired("Send the access token of a login.")
+    try:
+        claims = token_service(request).decode(credentials.credentials, "access")  # type: ignore[union-attr]
+    except (InvalidToken, AttributeError) as error:
+        raise InvalidCredentials from error
+    login, database = await service.login_context(
+        session, family_id=claims.family_id, database_id=claims.database_id
+    )
+    return JwtLogin(
+        org_id=caller.org_id,
+        account=JwtAccount(id=caller.account_id, role=caller.role),
+        database=JwtDatabase.model_validate(database, from_attributes=True) if database else None,
+        frontend_user_id=login.frontend_user_id if login else None,
+        frontend_session_id=login.frontend_session_id if login else None,
     )
 
 

@@ -7,7 +7,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.db.sessions import ControlSession, fetch_one
-from tenantry.models.control import Account, Database, LoginThrottle, RefreshToken
+from tenantry.models.control import (
+    Account,
+    Database,
+    LoginThrottle,
+    RefreshToken,
+    ServiceAccountKey,
+)
 
 
 async def account_by_email(session: ControlSession, email: str) -> Account | None:
@@ -27,6 +33,28 @@ async def database_of_org(
     if db_name is not None:
         query = query.where(Database.name == db_name)
     return await session.scalar(query)
+
+
+async def live_service_key(
+    session: ControlSession, account_id: str, secret_hash: str, now: datetime
+) -> str | None:
+    """The id of the account's key with this hash, if it has not expired."""
+    return await session.scalar(
+        select(ServiceAccountKey.id).where(
+            ServiceAccountKey.account_id == account_id,
+            ServiceAccountKey.secret_hash == secret_hash,
+            (ServiceAccountKey.expires_at.is_(None)) | (ServiceAccountKey.expires_at > now),
+        )
+    )
+
+
+async def newest_of_family(session: ControlSession, family_id: str) -> RefreshToken | None:
+    return await session.scalar(
+        select(RefreshToken)
+        .where(RefreshToken.family_id == family_id)
+        .order_by(RefreshToken.issued_at.desc())
+        .limit(1)
+    )
 
 
 async def claim_refresh_token(

@@ -1,4 +1,6 @@
-from pydantic import BaseModel, EmailStr, Field
+from typing import Annotated, Any
+
+from pydantic import BaseModel, EmailStr, Field, StrictInt, StrictStr
 
 from tenantry.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from tenantry.control.databases.schemas import DatabaseSummary
@@ -14,16 +16,37 @@ class RegisterRequest(Strict):
     organization_name: str | None = Field(default=None, min_length=1, max_length=200)
 
 
-class IndividualLogin(Strict):
+# An id of the app's user or anonymous session, as the database's id type sends it: a
+# number, or a string (uuid, hex, base64 of bytes).
+FrontendId = Annotated[
+    Annotated[StrictInt, Field(ge=-(2**63), lt=2**64)]
+    | Annotated[StrictStr, Field(max_length=256)],
+    Field(description="Kept with the login (a frontend login's user or anonymous session)."),
+]
+
+
+class FrontendIds(Strict):
+    frontend_user_id: FrontendId | None = None
+    frontend_session_id: FrontendId | None = None
+
+
+class IndividualLogin(FrontendIds):
     email: EmailStr = Field(max_length=320)
     password: str = Field(min_length=1, max_length=MAX_LENGTH)
     db_id: str | None = Field(default=None, min_length=1, max_length=64)
     db_name: str | None = Field(default=None, min_length=1, max_length=200)
 
 
-class ServiceLogin(Strict):
-    name: str = Field(min_length=1, max_length=200)
+class RootLogin(Strict):
+    email: EmailStr = Field(max_length=320)
     password: str = Field(min_length=1, max_length=MAX_LENGTH)
+
+
+class ServiceLogin(FrontendIds):
+    name: str = Field(min_length=1, max_length=200)
+    password: str = Field(
+        min_length=1, max_length=MAX_LENGTH, description="The password, or one of its keys."
+    )
     db_id: str | None = Field(default=None, min_length=1, max_length=64)
     db_name: str | None = Field(default=None, min_length=1, max_length=200)
 
@@ -53,3 +76,25 @@ class WhoAmI(BaseModel):
     api_key_id: str | None
     role: Role | None
     database_id: str | None
+
+
+class JwtAccount(BaseModel):
+    id: str
+    role: Role
+
+
+class JwtDatabase(BaseModel):
+    id: str
+    item_id_type: str
+    user_id_type: str
+    session_id_type: str
+
+
+class JwtLogin(BaseModel):
+    """What an access token stands for; the frontend ids only when the login named them."""
+
+    org_id: str
+    account: JwtAccount
+    database: JwtDatabase | None = None
+    frontend_user_id: Any = None
+    frontend_session_id: Any = None

@@ -8,6 +8,7 @@ family revoked) commits before the refusal is raised, on the request's only conn
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,7 +18,7 @@ from tenantry.auth.errors import InvalidCredentials, LoginThrottled, RefreshToke
 from tenantry.auth.passwords import hash_password, verify_password
 from tenantry.auth.tokens import ExpiredToken, InvalidToken, Issued, TokenService, TokenType
 from tenantry.config import Settings
-from tenantry.control.auth import repository
+from tenantry.control.auth import repository, service_keys
 from tenantry.control.auth.schemas import LoginResponse
 from tenantry.control.databases import service as databases
 from tenantry.control.databases.schemas import summary
@@ -44,6 +45,19 @@ class EmailTaken(Conflict):
 class DatabaseNotFound(NotFound):
     code = "DATABASE_NOT_FOUND"
     default_detail = "No database of your organization has this id or name."
+
+
+@dataclass(frozen=True)
+class Frontend:
+    """What a login names besides its account and database (kept with its refresh
+    tokens): the app's user and anonymous session, the service account's key."""
+
+    user_id: Any = None
+    session_id: Any = None
+    service_key_id: str | None = None
+
+
+NO_FRONTEND = Frontend()
 
 
 @dataclass(frozen=True)
@@ -112,7 +126,14 @@ class AuthService:
         return Registered(login=login, account_id=account.id, api_key=key.key)
 
     async def login_individual(
-        self, *, email: str, password: str, address: str, db_id: str | None, db_name: str | None
+        self,
+        *,
+        email: str,
+        password: str,
+        address: str,
+        db_id: str | None,
+        db_name: str | None,
+        frontend: Frontend = NO_FRONTEND,
     ) -> LoginResponse:
         return await self._login_with_password(
             repository.RESERVE_AND_FIND_BY_EMAIL,
@@ -122,11 +143,20 @@ class AuthService:
             address,
             db_id,
             db_name,
+            frontend,
         )
 
     async def login_service(
-        self, *, name: str, password: str, address: str, db_id: str | None, db_name: str | None
+        self,
+        *,
+        name: str,
+        password: str,
+        address: str,
+        db_id: str | None,
+        db_name: str | None,
+        frontend: Frontend = NO_FRONTEND,
     ) -> LoginResponse:
+        """With the account's password, or one of its keys (`tsk_…`)."""
         return await self._login_with_password(
             repository.RESERVE_AND_FIND_BY_SERVICE_NAME,
             name,
@@ -135,6 +165,8 @@ class AuthService:
             address,
             db_id,
             db_name,
+            frontend,
+            keys=True,
         )
 
     async def refresh(
@@ -167,7 +199,10 @@ class AuthService:
         if account is None:
             raise InvalidCredentials("The account no longer exists.")
         database = await self._database(session, account, db_id, db_name, used.database_id)
-        return await self._login(session, account, database, family_id=used.family_id)
+        frontend = Frontend(used.frontend_user_id, used.frontend_session_id, used.service_key_id)
+        return await self._login(
+            session, account, database, family_id=used.family_id, frontend=frontend
+        )
 
     async def logout(self, session: ControlSession, *, family_id: str) -> None:
         """End a login: its refresh tokens, and every access token issued with them."""
@@ -182,10 +217,14 @@ class AuthService:
         address: str,
         db_id: str | None,
         db_name: str | None,
+        frontend: Frontend,
+        *,
+        keys: bool = False,
     ) -> LoginResponse:
         """The attempt is counted before the password is checked, so parallel guesses can
         never check more than the throttle allows; a success takes it back. An unknown
-        account costs the same check as a known one."""
+        account costs the same check as a known one. With `keys`, a service account's key
+        is accepted as its password; one that is not a live key is checked as a password."""
         address_key = f"address:{address}"
         attempt = await repository.reserve_attempt(
             self.engine,
@@ -201,7 +240,18 @@ class AuthService:
         if attempt.blocked_until is not None:
             seconds = int((attempt.blocked_until - self.tokens.clock()).total_seconds()) + 1
             raise LoginThrottled(headers={"Retry-After": str(max(seconds, 1))})
-        if not await verify_password(attempt.password_hash, password, client=address):
+        key_id = None
+        if keys and attempt.account_id is not None and service_keys.looks_like_key(password):
+            async with detached_session(self.engine) as session:
+                key_id = await repository.live_service_key(
+                    session,
+                    attempt.account_id,
+                    service_keys.hash_secret(password),
+                    self.tokens.clock(),
+                )
+        if key_id is None and not await verify_password(
+            attempt.password_hash, password, client=address
+        ):
             raise InvalidCredentials("Wrong email, name or password.")
         async with detached_session(self.engine) as session:
             account = await session.get(Account, attempt.account_id)
@@ -210,7 +260,8 @@ class AuthService:
             await repository.clear_throttle(session, account_key)
             await repository.forgive_attempt(session, address_key)
             database = await self._database(session, account, db_id, db_name, None)
-            return await self._login(session, account, database)
+            frontend = Frontend(frontend.user_id, frontend.session_id, key_id)
+            return await self._login(session, account, database, frontend=frontend)
 
     async def _database(
         self,
@@ -236,6 +287,7 @@ class AuthService:
         database: Database | None,
         *,
         family_id: str | None = None,
+        frontend: Frontend = NO_FRONTEND,
     ) -> LoginResponse:
         family_id = family_id or new_id()
         database_id = database.id if database else None
@@ -251,7 +303,7 @@ class AuthService:
             )
 
         access, refresh = issue("access"), issue("refresh")
-        session.add(self._stored(refresh))
+        session.add(self._stored(refresh, frontend))
         return LoginResponse(
             token=access.token,
             refresh_token=refresh.token,
@@ -261,9 +313,12 @@ class AuthService:
         )
 
     @staticmethod
-    def _stored(refresh: Issued) -> RefreshToken:
+    def _stored(refresh: Issued, frontend: Frontend) -> RefreshToken:
         claims = refresh.claims
         return RefreshToken(
+            frontend_user_id=frontend.user_id,
+            frontend_session_id=frontend.session_id,
+            service_key_id=frontend.service_key_id,
             id=claims.jti,
             family_id=claims.family_id,
             account_id=claims.account_id,
@@ -272,3 +327,12 @@ class AuthService:
             issued_at=claims.issued_at,
             expires_at=claims.expires_at,
         )
+
+    async def login_context(
+        self, session: ControlSession, *, family_id: str, database_id: str | None
+    ) -> tuple[RefreshToken | None, Database | None]:
+        """The login an access token belongs to (its newest refresh token), and its
+        database."""
+        login = await repository.newest_of_family(session, family_id)
+        database = await session.get(Database, database_id) if database_id else None
+        return login, database

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Query, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tenantry.auth.connection import ControlDB, RequestConnection
@@ -13,6 +13,7 @@ from tenantry.control.databases.schemas import (
     DatabaseCreate,
     DatabaseCreated,
     DatabasePage,
+    DatabasePreview,
     DatabaseRead,
     DatabaseStatusRead,
     DatabaseUpdate,
@@ -21,7 +22,7 @@ from tenantry.control.databases.schemas import (
 from tenantry.control.provisioning.worker import wake_after_commit
 from tenantry.data.access import data_schema
 from tenantry.db.sessions import bound_session
-from tenantry.errors import TenantryError
+from tenantry.errors import TenantryError, ValidationFailed
 from tenantry.kernel.enums import DatabaseStatus
 from tenantry.kernel.versions import V1
 from tenantry.models.control import Database
@@ -53,7 +54,15 @@ async def create_database(
     return DatabaseCreated(id=database.id)
 
 
-@router.get("/")
+async def _only_page_parameters(request: Request) -> None:
+    """The list takes `amt` and `page`; any other query parameter is refused, not ignored."""
+    unknown = sorted(set(request.query_params) - {"amt", "page"})
+    if unknown:
+        errors = {name: ["Not a parameter of this list."] for name in unknown}
+        raise ValidationFailed(f"Not valid: {', '.join(unknown)}.", errors=errors)
+
+
+@router.get("/", dependencies=[Depends(_only_page_parameters)])
 async def list_databases(
     caller: BackendOrAbove,
     session: ControlDB,
@@ -105,6 +114,23 @@ async def update_current_database(
         preserve=body.preserve,
     )
     return _read(database, await _counters(connection, caller))
+
+
+@router.patch("/current/preview/")
+async def preview_current_database_update(
+    body: DatabaseUpdate, caller: RootOrManager, session: ControlDB
+) -> DatabasePreview:
+    """What the same PATCH of `current/` would make of the description, core_config and
+    metadata; changes nothing."""
+    old, new = await service.preview(
+        session,
+        caller,
+        description=body.description,
+        core_config=body.core_config,
+        metadata=body.metadata,
+        preserve=body.preserve,
+    )
+    return DatabasePreview.model_validate({"metadata_old": old, "metadata_new": new})
 
 
 @router.delete("/current/", status_code=204)

@@ -92,6 +92,17 @@ class DatabaseRead(DatabaseSummary, Warnings):
     metadata: dict[str, Any] = Field(validation_alias="extra")
 
 
+class DatabaseEditable(BaseModel):
+    description: str
+    core_config: dict[str, Any]
+    metadata: dict[str, Any]
+
+
+class DatabasePreview(Warnings):
+    metadata_old: DatabaseEditable
+    metadata_new: DatabaseEditable
+
+
 class DatabaseStatusRead(Warnings):
     status: str
     failure_reason: str | None = Field(

@@ -27,7 +27,7 @@ class DuplicatedDatabaseName(Conflict):
         super().__init__(
             f"The db-metadata {name} is duplicated",
             errors={"name": ["A database of your organization already has this name."]},
-            data={"type": "db-metadata", "key": None},
+            data={"type": "db-metadata", "key": name},
         )
 
 
@@ -143,6 +143,38 @@ async def update(
         database.extra = merge_patch(database.extra, metadata, preserve=preserve)
     await session.flush()
     return database
+
+
+def editable(database: Database) -> dict[str, Any]:
+    """What a PATCH of the database may change, as its preview shows it."""
+    return {
+        "description": database.description,
+        "core_config": database.core_config,
+        "metadata": database.extra,
+    }
+
+
+async def preview(
+    session: ControlSession,
+    caller: AuthContext,
+    *,
+    description: str | None,
+    core_config: dict[str, Any] | None,
+    metadata: dict[str, Any] | None,
+    preserve: bool,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What `update` would make of the database (description, core_config, metadata),
+    changing nothing."""
+    database = await current(session, caller)
+    old = editable(database)
+    new = dict(old)
+    if description is not None:
+        new["description"] = description
+    if core_config is not None:
+        new["core_config"] = merge_patch(old["core_config"], core_config, preserve=preserve)
+    if metadata is not None:
+        new["metadata"] = merge_patch(old["metadata"], metadata, preserve=preserve)
+    return old, new
 
 
 async def delete(session: ControlSession, database: Database) -> None:

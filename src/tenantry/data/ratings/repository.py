@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 
-from sqlalchemy import Row, delete, func, select, tuple_
+from sqlalchemy import Row, delete, exists, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.types import Double, LargeBinary
 
@@ -45,8 +45,15 @@ async def remove(session: TenantSession, user: bytes, item: bytes) -> bool:
     return result.first() is not None
 
 
-async def remove_of_user(session: TenantSession, user: bytes) -> None:
-    await session.execute(delete(Rating).where(Rating.user_id == user))
+async def remove_of_user(session: TenantSession, user: bytes) -> bool:
+    """Delete every rating of the user; whether there was any."""
+    query = delete(Rating).where(Rating.user_id == user).returning(Rating.item_id)
+    return (await session.execute(query)).first() is not None
+
+
+async def any_of_user(session: TenantSession, user: bytes) -> bool:
+    found = await session.scalar(select(exists().where(Rating.user_id == user)))
+    return bool(found)
 
 
 async def of_user(

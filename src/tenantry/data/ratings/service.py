@@ -76,15 +76,29 @@ async def delete(session: TenantSession, ids: IdCodecs, user_id: str, item_id: s
         )
 
 
+async def _rater(session: TenantSession, ids: IdCodecs, user_id: str) -> bytes:
+    """The stored id of a user known to the ratings: one with properties or with ratings.
+
+    Deleting a user's properties keeps its ratings, so a user whose properties are gone
+    but who still has ratings is not "not found" for them; a user with neither is 404.
+    """
+    user = encoded(ids.user, user_id, "user_id")
+    if not await repository.any_of_user(session, user):
+        await _check_present(session, USERS, ids.user, user)
+    return user
+
+
 async def delete_of_user(session: TenantSession, ids: IdCodecs, user_id: str) -> None:
-    await repository.remove_of_user(session, await _existing(session, USERS, ids, user_id))
+    user = encoded(ids.user, user_id, "user_id")
+    if not await repository.remove_of_user(session, user):
+        await _check_present(session, USERS, ids.user, user)
 
 
 async def of_user(
     session: TenantSession, ids: IdCodecs, user_id: str, *, page: int, amount: int
 ) -> tuple[list[UserRatingRead], bool]:
     """A page (from 1) of a user's ratings by item id, and whether another follows."""
-    user = await _existing(session, USERS, ids, user_id)
+    user = await _rater(session, ids, user_id)
     rows = await repository.of_user(session, user, offset=(page - 1) * amount, limit=amount + 1)
     shown = [
         UserRatingRead(item_id=ids.item.decode(item), rating=score, timestamp=at)
