@@ -165,6 +165,33 @@ def _answer(response: httpx.Response) -> tuple[int, object]:
     return response.status_code, response.content
 
 
+Both = Callable[..., tuple[httpx.Response, httpx.Response]]
+
+
+@pytest.fixture
+async def both(
+    client: httpx.AsyncClient, app: FastAPI, org: tuple[dict[str, str], dict[str, str]]
+) -> AsyncIterator[Both]:
+    """`both(method, path, **request)`: the request sent with the key, then with the token
+    of the same database, from Hypothesis's thread; the two responses. Nothing is counted
+    against the key's rate limit meanwhile."""
+    key, bearer = org
+    loop = asyncio.get_running_loop()
+    limiter, app.state.rate_limiter = app.state.rate_limiter, None
+
+    def send(method: str, path: str, **request: Any) -> tuple[httpx.Response, httpx.Response]:
+        async def sent() -> tuple[httpx.Response, httpx.Response]:
+            headers = request.pop("headers", {})
+            hot = await client.request(method, path, headers=headers | key, **request)
+            full = await client.request(method, path, headers=headers | bearer, **request)
+            return hot, full
+
+        return asyncio.run_coroutine_threadsafe(sent(), loop).result(timeout=30)
+
+    yield send
+    app.state.rate_limiter = limiter
+
+
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
 DIGITS = st.integers(-5, 200).map(str)
 # Spellings a lenient reader takes for a number: an Arabic-Indic five, a fullwidth ten.
@@ -178,27 +205,15 @@ class TestEquivalence:
     never answers. Random parameters, ids and bodies, by Hypothesis."""
 
     @pytest.fixture
-    async def same(
-        self, client: httpx.AsyncClient, app: FastAPI, org: tuple[dict[str, str], dict[str, str]]
-    ) -> AsyncIterator[Callable[..., None]]:
+    async def same(self, both: Both) -> Callable[..., None]:
         """`same(method, path, **request)`: sends it with the key and with the token, from
         Hypothesis's thread, and asserts the two answers are one."""
-        key, bearer = org
-        loop = asyncio.get_running_loop()
-        limiter, app.state.rate_limiter = app.state.rate_limiter, None  # count nothing here
 
         def same(method: str, path: str, **request: Any) -> None:
-            async def both() -> tuple[httpx.Response, httpx.Response]:
-                headers = request.pop("headers", {})
-                hot = await client.request(method, path, headers=headers | key, **request)
-                full = await client.request(method, path, headers=headers | bearer, **request)
-                return hot, full
-
-            hot, full = asyncio.run_coroutine_threadsafe(both(), loop).result(timeout=30)
+            hot, full = both(method, path, **request)
             assert _answer(hot) == _answer(full), (method, path, request)
 
-        yield same
-        app.state.rate_limiter = limiter
+        return same
 
     async def test_lists(self, app: FastAPI, same: Callable[..., None]) -> None:
         served = Served(app, list_spaces)
@@ -277,25 +292,12 @@ class TestWrites:
     write makes anew, and a write refused by the hot layer is made once, by the application."""
 
     @pytest.fixture
-    async def same_write(
-        self, client: httpx.AsyncClient, app: FastAPI, org: tuple[dict[str, str], dict[str, str]]
-    ) -> AsyncIterator[Callable[..., None]]:
-        key, bearer = org
-        loop = asyncio.get_running_loop()
-        limiter, app.state.rate_limiter = app.state.rate_limiter, None
-
+    async def same_write(self, both: Both) -> Callable[..., None]:
         def same(method: str, path: str, **request: Any) -> None:
-            async def both() -> tuple[httpx.Response, httpx.Response]:
-                headers = request.pop("headers", {})
-                hot = await client.request(method, path, headers=headers | key, **request)
-                full = await client.request(method, path, headers=headers | bearer, **request)
-                return hot, full
-
-            hot, full = asyncio.run_coroutine_threadsafe(both(), loop).result(timeout=30)
+            hot, full = both(method, path, **request)
             assert _made(hot) == _made(full), (method, path, request)
 
-        yield same
-        app.state.rate_limiter = limiter
+        return same
 
     async def test_creates(self, app: FastAPI, same_write: Callable[..., None]) -> None:
         served = Served(app, create_space)
