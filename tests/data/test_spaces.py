@@ -9,9 +9,14 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
-from sqlalchemy import text
+from pydantic import ValidationError
+from sqlalchemy import String, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from tenantry.data.common import read_model
+from tenantry.db.base import Timestamps
 from tests.utils.factories import SPACES, create_space, ready_org
 from tests.utils.problems import assert_problem
 from tests.utils.sql import schema_of
@@ -261,3 +266,26 @@ class TestIsolation:
         assert (await client.get(SPACES)).json()["data"] == []
         response = await client.post(SPACES, json={"name": "s"})
         assert_problem(response, 403, "PUBLIC_SCHEMA_READ_ONLY")
+
+
+class TestOneReadModel:
+    def test_a_column_added_to_the_model_is_a_field_of_every_answer(self) -> None:
+        """The answer is made from the model: a new column needs no other edit."""
+
+        class Base(DeclarativeBase):
+            pass
+
+        class Probe(Timestamps, Base):
+            __tablename__ = "probes"
+            probe_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+            colour: Mapped[str | None] = mapped_column(String(20))
+            extra: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB)
+
+        answer = read_model("ProbeRead", Probe, has_background=bool)
+        fields = ["probe_id", "colour", "metadata", "has_background", "created_at", "updated_at"]
+        assert list(answer.model_fields) == fields
+        now = "2026-01-01T00:00:00Z"
+        row = {"probe_id": uuid.uuid4(), "colour": None, "metadata": {}, "has_background": False}
+        assert answer.model_validate(row | {"created_at": now, "updated_at": now}).colour is None
+        with pytest.raises(ValidationError, match="colour"):
+            answer.model_validate(row | {"colour": 5, "created_at": now, "updated_at": now})

@@ -180,11 +180,11 @@ class SpaceView(DataView, model=Space):
         values = {RENAMES.get(name, name): value for name, value in data.items()}
         values["metadata"] = values.get("metadata") or {}
         async with self.session_maker() as session:
-            created = await spaces.add(TenantSession(session), values)
+            space_id = await spaces.add(TenantSession(session), values)
             if image is not None:
-                await spaces.set_background(TenantSession(session), created.space_id, image)
+                await spaces.set_background(TenantSession(session), space_id, image)
             await session.commit()
-        return Space(space_id=created.space_id)
+        return Space(space_id=space_id)
 
     async def update_model(self, request: Request, pk: str, data: dict[str, Any]) -> Any:
         image = await _image(request, data.pop("background", None))

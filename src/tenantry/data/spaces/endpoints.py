@@ -5,6 +5,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import Header, Request, Response
+from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
@@ -128,6 +129,7 @@ async def _image_bytes(request: Request) -> bytes:
 
 @router.put(
     "/{space_id}/background",
+    response_model=SpaceRead,
     openapi_extra={"requestBody": UPLOAD},
     responses={
         413: {"description": "Too many bytes or pixels."},
@@ -137,7 +139,7 @@ async def _image_bytes(request: Request) -> bytes:
 @body_limit("max_image_bytes")
 async def put_space_background(
     space_id: uuid.UUID, request: Request, session: DataWriter
-) -> SpaceRead:
+) -> BaseModel:
     """Set the space's background: PNG, JPEG, WebP or GIF, raw or as multipart `file`."""
     settings: Settings = request.app.state.settings
     image = await asyncio.to_thread(

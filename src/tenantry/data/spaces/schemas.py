@@ -1,13 +1,12 @@
-import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
-from tenantry.data.common import not_null
+from tenantry.data.common import not_null, read_model
 from tenantry.data.pagination import Page
 from tenantry.kernel.schemas import Strict
+from tenantry.models.data import Space
 
 
 class SpaceCreate(Strict):
@@ -26,14 +25,8 @@ class SpaceUpdate(Strict):
     _reject_null = not_null("name", "metadata")
 
 
-class SpaceRead(BaseModel):
-    space_id: uuid.UUID
-    name: str
-    description: str | None
-    metadata: dict[str, Any]
-    has_background: bool
-    created_at: datetime
-    updated_at: datetime
+SpaceRead = read_model("SpaceRead", Space, has_background=bool)
+"""A space as `repository.COLUMNS` reads it."""
 
 
-SpacePage = Page[SpaceRead]
+SpacePage = Page[SpaceRead]  # type: ignore[valid-type]  # a model made at import

@@ -4,6 +4,7 @@ import uuid
 from typing import Any
 
 import asyncpg
+from pydantic import BaseModel
 from starlette.responses import Response
 
 from tenantry.data.pagination import Cursors, page_of
@@ -75,9 +76,10 @@ async def update(lanes: Lanes, schema: str, space_id: uuid.UUID, changes: dict[s
     return _json(row)
 
 
-async def add(session: TenantSession, values: dict[str, Any]) -> SpaceRead:
-    """Create a space in a session's transaction (the admin's, with its background)."""
-    return SpaceRead.model_validate(await repository.add(session, values))
+async def add(session: TenantSession, values: dict[str, Any]) -> uuid.UUID:
+    """Create a space in a session's transaction (the admin's, with its background); its id."""
+    space_id: uuid.UUID = (await repository.add(session, values))["space_id"]
+    return space_id
 
 
 async def change(session: TenantSession, space_id: uuid.UUID, changes: dict[str, Any]) -> None:
@@ -97,7 +99,8 @@ async def delete(lanes: Lanes, schema: str, space_id: uuid.UUID) -> None:
 
 async def set_background(
     session: TenantSession, space_id: uuid.UUID, image: CheckedImage
-) -> SpaceRead:
+) -> BaseModel:
+    """The space after, as `SpaceRead`."""
     row = await repository.get(session, space_id)
     if row is None:
         raise SpaceNotFound
