@@ -10,22 +10,38 @@ the create's own transaction, so a create and its record exist together or not a
 import hashlib
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, FastAPI, Header, Request, Response
 from pydantic import BaseModel
 from pydantic.json_schema import SkipJsonSchema
-from sqlalchemy import delete, func, text
+from sqlalchemy import (
+    String,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tenantry.auth.connection import RequestConnection
 from tenantry.auth.context import AuthContext, Caller
 from tenantry.db.engine import Lanes
+from tenantry.db.sessions import in_schema
+from tenantry.db.statements import DriverStatement, for_driver
 from tenantry.errors import BadRequest, Conflict, TenantryError
 from tenantry.models.control import IdempotencyRecord
 
@@ -77,17 +93,6 @@ RECORD = text(
     "INSERT INTO tenantry.idempotency_records "
     "(scope, database_id, request_hash, status_code, body) "
     "VALUES (:scope, :database_id, :request_hash, :status_code, :body)"
-)
-# The same two, for the driver (the lean writes, `made_once`).
-CLAIM_FOR_DRIVER = (
-    "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS locked, "
-    "r.request_hash, r.status_code, r.body "
-    "FROM (VALUES (1)) AS one "
-    "LEFT JOIN tenantry.idempotency_records AS r ON r.scope = $1"
-)
-RECORD_FOR_DRIVER = (
-    "INSERT INTO tenantry.idempotency_records "
-    "(scope, database_id, request_hash, status_code, body) VALUES ($1, $2, $3, $4, $5)"
 )
 
 
@@ -186,37 +191,106 @@ async def _claim(request: Request, context: AuthContext, key: str | None) -> Cla
     return Claim(scope, context.database.id, _request_hash(await request.body()))
 
 
-Make = Callable[[asyncpg.Connection], Awaitable[bytes]]
+RECORDS: Table = IdempotencyRecord.__table__  # type: ignore[assignment]  # declarative tables are Tables
+# A created row's claim, for `made_once`: the key's lock and its stored answer, as CLAIM.
+_CLAIM = (
+    select(
+        func.pg_try_advisory_xact_lock(
+            func.hashtextextended(bindparam("claim_scope", type_=String), literal_column("0"))
+        ).label("claim_locked"),
+        RECORDS.c.request_hash.label("claim_request_hash"),
+        RECORDS.c.status_code.label("claim_status_code"),
+        RECORDS.c.body.label("claim_body"),
+    )
+    .select_from(
+        select(literal_column("1"))
+        .subquery("one")
+        .outerjoin(RECORDS, RECORDS.c.scope == bindparam("claim_scope", type_=String))
+    )
+    .cte("claim")
+    .prefix_with("MATERIALIZED")  # once, before the insert that reads it
+)
+_FREE = select(_CLAIM.c.claim_locked & _CLAIM.c.claim_request_hash.is_(None)).scalar_subquery()
+_RECORDED = ("scope", "database_id", "request_hash", "status_code")
+
+
+@cache
+def _inserts(table: Table, columns: tuple[str, ...]) -> tuple[DriverStatement, DriverStatement]:
+    """A row of `table` with `columns` set (`new_<name>` parameters), for the driver: the
+    plain insert, and the claimed one — in one statement, the key's lock and answer
+    (`claim_*` columns), the insert if the lock was taken and the key has no answer, and
+    the key's record holding the new row as JSON."""
+    new = {name: bindparam(f"new_{name}", type_=table.c[name].type) for name in columns}
+    plain = insert(table).values(new).returning(*table.columns)
+    made = (
+        insert(table)
+        .from_select(list(columns), select(*new.values()).where(_FREE))
+        .returning(*table.columns)
+        .cte("made")
+    )
+    record = [bindparam(f"claim_{name}", type_=RECORDS.c[name].type) for name in _RECORDED]
+    row = func.convert_to(
+        cast(func.to_jsonb(literal_column("made")), Text), literal_column("'UTF8'")
+    )
+    recorded = insert(RECORDS).from_select(
+        [*_RECORDED, "body"], select(*record, row).select_from(made)
+    )
+    claimed = (
+        select(_CLAIM, made)
+        .select_from(_CLAIM.outerjoin(made, true()))
+        .add_cte(recorded.cte("recorded"))
+    )
+    return for_driver(plain), for_driver(claimed)
+
+
+Render = Callable[[Mapping[str, Any]], bytes]
+"""A created row's answer, from the row as the driver returns it or as JSON decodes it."""
 
 
 async def made_once(
-    lanes: Lanes, schema: str, claim: Claim | None, status: int, make: Make
+    lanes: Lanes,
+    schema: str,
+    claim: Claim | None,
+    status: int,
+    table: Table,
+    values: dict[str, Any],
+    render: Render,
 ) -> Response:
-    """The answer of `make` (a create on the driver connection it is given, rendered), made
-    in one statement without a key; with one, in one transaction with the key's lock and
-    record, or the stored answer replayed (`Replay`)."""
+    """Insert a row of `table` with `values` in `schema` and answer `render(row)`: one
+    statement, with a key or without. With one, that statement takes the key's lock,
+    inserts, and records the row as the key's answer; a key already answered replays that
+    row, rendered the same (`Replay`)."""
+    plain, claimed = _inserts(table, tuple(values))
+    new = {f"new_{name}": value for name, value in values.items()}
     if claim is None:
-        body = await lanes.run(schema, make)
-        return Response(body, status_code=status, media_type=JSON)
-
-    async def once(driver: asyncpg.Connection) -> bytes:
-        found = await driver.fetchrow(CLAIM_FOR_DRIVER, claim.scope)
-        if not found["locked"]:
-            raise IdempotencyKeyInUse
-        if found["request_hash"] is not None:
-            if found["request_hash"] != claim.request_hash:
-                raise IdempotencyKeyReused
-            raise Replay(IdempotencyRecord(status_code=found["status_code"], body=found["body"]))
-        body = await make(driver)
-        record = (claim.scope, claim.database_id, claim.request_hash, status, body)
-        try:
-            await driver.execute(RECORD_FOR_DRIVER, *record)
-        except asyncpg.UniqueViolationError:  # as in `Idempotency.respond`
-            raise IdempotencyKeyInUse from None
-        return body
-
-    body = await lanes.transaction(schema, once)
-    return Response(body, status_code=status, media_type=JSON)
+        arguments = plain.arguments(**new)
+        row = await lanes.run(
+            schema, lambda driver: driver.fetchrow(in_schema(plain.sql, schema), *arguments)
+        )
+        return Response(render(row), status_code=status, media_type=JSON)
+    recorded = {
+        "claim_scope": claim.scope,
+        "claim_database_id": claim.database_id,
+        "claim_request_hash": claim.request_hash,
+        "claim_status_code": status,
+    }
+    arguments = claimed.arguments(**new, **recorded)
+    try:
+        row = await lanes.run(
+            schema, lambda driver: driver.fetchrow(in_schema(claimed.sql, schema), *arguments)
+        )
+    except asyncpg.UniqueViolationError as error:
+        if error.table_name != RECORDS.name:
+            raise
+        raise IdempotencyKeyInUse from None  # as in `Idempotency.respond`
+    if not row["claim_locked"]:
+        raise IdempotencyKeyInUse
+    if row["claim_request_hash"] is not None:
+        if row["claim_request_hash"] != claim.request_hash:
+            raise IdempotencyKeyReused
+        body = render(json.loads(row["claim_body"]))
+        raise Replay(IdempotencyRecord(status_code=row["claim_status_code"], body=body))
+    return Response(render(row), status_code=status, media_type=JSON)
 
 
 def _key_schema(*, required: bool) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Spaces: the documented requests, optional idempotency, background images served with
 their type and ETag, isolation between databases."""
 
+import asyncio
 import hashlib
 import io
 import uuid
@@ -77,6 +78,26 @@ class TestIdempotency:
         assert again.content == first.content
         assert again.headers["idempotent-replayed"] == "true"
         assert len((await client.get(SPACES, headers=key)).json()["data"]) == 2
+
+    async def test_a_key_sent_at_once_makes_one_space(self, client: httpx.AsyncClient) -> None:
+        """Parallel sends of one key: one space; each answer is it, replayed, or 409."""
+        _, key = await ready_org(client)
+        headers = key | {"Idempotency-Key": uuid.uuid4().hex}
+        body = {"name": "racing", "metadata": {"deep": {"b": [1, 2.5, None]}, "a": "é"}}
+        answers = await asyncio.gather(
+            *(client.post(SPACES, headers=headers, json=body) for _ in range(8))
+        )
+        made = [answer for answer in answers if answer.status_code == 201]
+        for answer in answers:
+            if answer.status_code == 409:
+                assert_problem(answer, 409, "IDEMPOTENCY_KEY_IN_USE")
+        assert {answer.status_code for answer in answers} <= {201, 409}
+        assert len({answer.content for answer in made}) == 1
+        later = await client.post(SPACES, headers=headers, json=body)
+        assert (later.status_code, later.content) == (201, made[0].content)
+        assert len((await client.get(SPACES, headers=key)).json()["data"]) == 1
+        other = await client.post(SPACES, headers=headers, json={"name": "another"})
+        assert_problem(other, 422, "IDEMPOTENCY_KEY_REUSED")
 
 
 class TestBackground:

@@ -11,7 +11,6 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-import asyncpg
 from sqlalchemy import (
     Insert,
     Table,
@@ -26,7 +25,7 @@ from sqlalchemy import (
 )
 
 from tenantry.db.engine import Lanes
-from tenantry.db.sessions import TenantSession, fetch_row, fetch_rows, in_schema
+from tenantry.db.sessions import TenantSession, fetch_row, fetch_rows
 from tenantry.db.statements import DriverStatement, for_driver
 from tenantry.models.data import Space, SpaceBackground
 
@@ -94,15 +93,6 @@ async def rows_after(
     return await fetch_rows(lanes, statement.sql, schema, *arguments)
 
 
-async def insert_row(driver: asyncpg.Connection, schema: str, values: dict[str, Any]) -> Any:
-    """Insert a space on a driver connection; the space as `COLUMNS` reads it."""
-    statement = _for_driver(_insert(tuple(values)))
-    row = await driver.fetchrow(
-        in_schema(statement.sql, schema), *statement.arguments(**_new(values))
-    )
-    return {**row, "has_background": False}
-
-
 async def change_row(lanes: Lanes, schema: str, space_id: uuid.UUID, values: dict[str, Any]) -> Any:
     """Change a space's columns (one statement); the space after, or None if there is none."""
     statement = _for_driver(_update(tuple(values)))
@@ -119,7 +109,8 @@ async def remove_row(lanes: Lanes, schema: str, space_id: uuid.UUID) -> bool:
 
 
 async def add(session: TenantSession, values: dict[str, Any]) -> dict[str, Any]:
-    """`insert_row` in a session's transaction."""
+    """Insert a space in a session's transaction (the lean create is `idempotency.made_once`);
+    the space as `COLUMNS` reads it."""
     row = (await session.execute(_insert(tuple(values)), _new(values))).mappings().one()
     return {**row, "has_background": False}
 

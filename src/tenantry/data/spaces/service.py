@@ -1,9 +1,9 @@
 """Spaces of the caller's database. Services never commit."""
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
-import asyncpg
 from pydantic import BaseModel
 from starlette.responses import Response
 
@@ -57,12 +57,14 @@ def _json(row: Any) -> bytes:
 async def create(
     lanes: Lanes, schema: str, values: dict[str, Any], claim: Claim | None
 ) -> Response:
-    """Create a space, once per Idempotency-Key: the lean write, on the driver."""
+    """Create a space, once per Idempotency-Key: the lean write, one statement."""
+    return await made_once(lanes, schema, claim, 201, repository.SPACES, values, _created)
 
-    async def make(driver: asyncpg.Connection) -> bytes:
-        return _json(await repository.insert_row(driver, schema, values))
 
-    return await made_once(lanes, schema, claim, 201, make)
+def _created(row: Mapping[str, Any]) -> bytes:
+    """A new space (it has no background), serialized; from the driver's row or from the
+    JSON an Idempotency-Key's record holds."""
+    return SpaceRead.model_validate({**row, "has_background": False}).model_dump_json().encode()
 
 
 async def update(lanes: Lanes, schema: str, space_id: uuid.UUID, changes: dict[str, Any]) -> bytes:
