@@ -75,6 +75,6 @@ async def _writer(context: Caller, connection: RequestConnection) -> AsyncIterat
 ReadSchema = Annotated[str, Depends(_read_schema)]
 """The schema a caller reads, for statements that need no session (`fetch_row`)."""
 WriteSchema = Annotated[str, Depends(_write_schema)]
-"""The schema a caller writes, for the lean writes on the driver (`Lanes.transaction`)."""
+"""The schema a caller writes, for the lean writes on the driver (`Lanes.run`)."""
 DataReader = Annotated[TenantSession, Depends(_reader, scope="function")]
 DataWriter = Annotated[TenantSession, Depends(_writer, scope="function")]

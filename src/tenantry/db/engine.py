@@ -189,7 +189,7 @@ class Lanes:
     """The data plane's pools; `of(schema)` is the one a schema always uses.
 
     Each lane has two: an engine for sessions, and a `Reader`, driver connections for the
-    hot reads and the lean writes (`fetch`, `transaction`).
+    hot reads and the lean writes (`run`).
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -220,18 +220,6 @@ class Lanes:
     async def run(self, schema: str, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
         """`work` on a reader connection of `schema`'s lane, outside any transaction."""
         return await self.readers[self._lane(schema)].run(work)
-
-    async def transaction(
-        self, schema: str, work: Callable[[asyncpg.Connection], Awaitable[T]]
-    ) -> T:
-        """`work` in one transaction on a reader connection of `schema`'s lane, committed
-        when it returns, rolled back when it raises."""
-
-        async def transacted(connection: asyncpg.Connection) -> T:
-            async with connection.transaction():
-                return await work(connection)
-
-        return await self.readers[self._lane(schema)].run(transacted)
 
     async def dispose(self) -> None:
         for reader in self.readers:
