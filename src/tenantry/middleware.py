@@ -86,9 +86,14 @@ class RequestContextMiddleware:
         self.larger_bodies = larger_bodies
         self.body_timeout = body_timeout
         self.trusted_hosts = frozenset(host.lower() for host in trusted_hosts)
+        self.smallest_limit = min([max_body_bytes, *(limit for _, limit in larger_bodies)])
 
-    def _limit(self, path: str) -> int:
-        """The body size limit of `path`: the general one, or a route's own (images)."""
+    def _limit(self, path: str, size: int) -> int:
+        """The body size limit of `path` when it matters, for a body of `size` bytes: the
+        general one, or a route's own (images). Most requests fit the smallest, and the
+        routes' patterns are not tried for them."""
+        if size <= self.smallest_limit:
+            return self.smallest_limit
         for pattern, limit in self.larger_bodies:
             if pattern.fullmatch(path):
                 return limit
@@ -117,7 +122,6 @@ class RequestContextMiddleware:
             await send(message)
 
         received = 0
-        limit = self._limit(scope["path"])
         deadline = asyncio.get_running_loop().time() + self.body_timeout
         body_done = False
 
@@ -134,14 +138,14 @@ class RequestContextMiddleware:
             body_done = message["type"] != "http.request" or not message.get("more_body")
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > limit:
+                if received > self._limit(scope["path"], received):
                     raise BodyTooLarge
             return message
 
         try:
             if (refusal := _pickle_refusal(scope)) is not None:
                 await problem_response(refusal)(scope, receive, send_with_id)
-            elif _declared_length(scope) > limit:
+            elif (declared := _declared_length(scope)) > self._limit(scope["path"], declared):
                 await problem_response(PayloadTooLarge())(scope, receive, send_with_id)
             else:
                 await self.app(scope, receive_within_limit, send_with_id)
