@@ -5,10 +5,13 @@ import asyncio
 import hashlib
 import io
 import uuid
+from datetime import UTC
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from pydantic import ValidationError
 from sqlalchemy import String, text
@@ -17,6 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from tenantry.data.common import read_model
+from tenantry.data.pagination import Meta
+from tenantry.data.spaces import service as spaces
+from tenantry.data.spaces.schemas import SpacePage, SpaceRead
 from tenantry.db.base import Timestamps
 from tests.utils.factories import SPACES, create_space, ready_org
 from tests.utils.problems import assert_problem
@@ -289,7 +295,40 @@ class TestIsolation:
         assert_problem(response, 403, "PUBLIC_SCHEMA_READ_ONLY")
 
 
+JSON_LEAVES = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text()
+JSON_VALUES = st.recursive(
+    JSON_LEAVES | st.floats(allow_nan=False),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=8,
+)
+SPACE_ROWS = st.fixed_dictionaries(
+    {
+        "space_id": st.uuids(),
+        "name": st.text(min_size=1),
+        "description": st.none() | st.text(),
+        "metadata": st.dictionaries(st.text(max_size=5), JSON_VALUES, max_size=4),
+        "created_at": st.datetimes(timezones=st.just(UTC)),
+        "updated_at": st.datetimes(timezones=st.just(UTC)),
+        "has_background": st.booleans(),
+    }
+)
+
+
 class TestOneReadModel:
+    @settings(max_examples=500, deadline=None)
+    @given(rows=st.lists(SPACE_ROWS, max_size=4), cursor=st.none() | st.text(max_size=10))
+    def test_rows_are_written_as_the_model_writes_them(
+        self, rows: list[dict[str, Any]], cursor: str | None
+    ) -> None:
+        """Pages and spaces are serialized from rows, with no model made: byte for byte
+        what the model writes."""
+        meta = Meta(next_cursor=cursor, has_more=cursor is not None)
+        models = [SpaceRead.model_construct(**row) for row in rows]
+        page = spaces.PAGE.dump_json({"data": [spaces._fields(r) for r in rows], "meta": meta})
+        assert page == SpacePage.model_construct(data=models, meta=meta).model_dump_json().encode()
+        for row, model in zip(rows, models, strict=True):
+            assert spaces._json(row) == model.model_dump_json().encode()
+
     def test_a_column_added_to_the_model_is_a_field_of_every_answer(self) -> None:
         """The answer is made from the model: a new column needs no other edit."""
 

@@ -3,7 +3,7 @@ from typing import Annotated, Any
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
-from tenantry.data.common import not_null, read_model
+from tenantry.data.common import not_null, read_model, rows_of
 from tenantry.data.pagination import Page
 from tenantry.kernel.schemas import Strict
 from tenantry.models.data import Space
@@ -29,4 +29,5 @@ SpaceRead = read_model("SpaceRead", Space, has_background=bool)
 """A space as `repository.COLUMNS` reads it."""
 
 
+SpaceRow = rows_of(SpaceRead)
 SpacePage = Page[SpaceRead]  # type: ignore[valid-type]  # a model made at import
