@@ -21,13 +21,22 @@ then, not served differently.
 import inspect
 import json
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi._compat import ModelField, Undefined, field_annotation_is_sequence
 from fastapi.dependencies.models import Dependant
-from fastapi.dependencies.utils import request_body_to_args, request_params_to_args
+from fastapi.dependencies.utils import (
+    _get_param_aliases,
+    _get_param_model,
+    _is_json_field,
+    _validate_value_with_model_field,
+    request_body_to_args,
+    request_params_to_args,
+)
 from fastapi.routing import APIRoute
+from starlette.datastructures import Headers, ImmutableMultiDict
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -104,6 +113,7 @@ def _arguments_of(
     if len(bodies) > 1 or any(getattr(body.field_info, "embed", False) for body in bodies):
         raise TypeError(f"hot route {route.path}: one body, not embedded")
     dependencies = [(sub.name, _resolver(route, sub)) for sub in dependant.dependencies]
+    path_params, query_params = _reader(dependant.path_params), _reader(dependant.query_params)
 
     async def arguments(
         request: Request, context: AuthContext, path: dict[str, str]
@@ -111,10 +121,9 @@ def _arguments_of(
         converted = {
             name: route.param_convertors[name].convert(value) for name, value in path.items()
         }
-        values = _checked(request_params_to_args(dependant.path_params, converted))
+        values = _checked(path_params(converted))
         if dependant.query_params:
-            query = request.query_params
-            values |= _checked(request_params_to_args(dependant.query_params, query))
+            values |= _checked(query_params(request.query_params))
         if bodies:
             body = await _json_body(request)
             values |= _checked(await request_body_to_args(bodies, body, embed_body_fields=False))
@@ -128,7 +137,62 @@ def _arguments_of(
     return arguments
 
 
-def _checked(read: tuple[dict[str, Any], list[Any]]) -> dict[str, Any]:
+Read = tuple[dict[str, Any], list[Any]]
+
+
+@dataclass(frozen=True)
+class _Param:
+    """What the framework works out for a parameter on every request, worked out once."""
+
+    field: ModelField
+    keys: list[tuple[str, str]]  # (validation alias, request key), in preference order
+    many: bool  # a list, read with `getlist`
+    where: str  # "path", "query"
+
+
+def _reader(fields: list[ModelField]) -> Callable[[Mapping[str, Any]], Read]:
+    """`request_params_to_args` for `fields`, each read and validated by the framework's
+    own steps (`_get_multidict_value`, `_validate_value_with_model_field`), with what
+    depends on the field alone worked out here rather than per request."""
+    if any(_get_param_model(field) is not None for field in fields):
+        return lambda received: request_params_to_args(fields, received)
+    params = [
+        _Param(
+            field,
+            _get_param_aliases(field),
+            not _is_json_field(field) and field_annotation_is_sequence(field.field_info.annotation),
+            field.field_info.in_.value,  # type: ignore[attr-defined]  # a Param's
+        )
+        for field in fields
+    ]
+
+    def read(received: Mapping[str, Any]) -> Read:
+        values: dict[str, Any] = {}
+        errors: list[Any] = []
+        for param in params:
+            keys = param.keys
+            key = next((key for _, key in keys if key in received), keys[0][1])
+            if param.many and isinstance(received, ImmutableMultiDict | Headers):
+                value: Any = received.getlist(key)
+            else:
+                value = received.get(key)
+            if value is None or (param.many and len(value) == 0):
+                value = Undefined
+            field = param.field
+            loc = (param.where, key)
+            read, wrong = _validate_value_with_model_field(
+                field=field, value=value, values=values, loc=loc
+            )
+            if wrong:
+                errors.extend(wrong)
+            else:
+                values[field.name] = read
+        return values, errors
+
+    return read
+
+
+def _checked(read: Read) -> dict[str, Any]:
     """The values read; any error: the application answers (with its own message)."""
     values, errors = read
     if errors:
