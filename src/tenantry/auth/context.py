@@ -52,6 +52,7 @@ class DatabaseRef:
     schema_version: str | None = None
     item_id_type: str = "uuid"
     user_id_type: str = "uuid"
+    session_id_type: str = "uuid"
     livemode: bool = False
 
     @classmethod
@@ -66,6 +67,7 @@ class DatabaseRef:
             row["version"],
             row["item_id_type"],
             row["user_id_type"],
+            row["session_id_type"],
             row["livemode"],
         )
 
@@ -80,6 +82,7 @@ class DatabaseRef:
             schema_version,
             database.item_id_type,
             database.user_id_type,
+            database.session_id_type,
             database.livemode,
         )
 
@@ -210,7 +213,7 @@ async def _count(request: Request, key_id: str) -> None:
 # schema's row.
 DATABASE_COLUMNS = """
     d.id AS database_id, d.org_id AS database_org_id, d.name, d.schema_name, d.status,
-    d.item_id_type, d.user_id_type, d.livemode, s.version
+    d.item_id_type, d.user_id_type, d.session_id_type, d.livemode, s.version
 """
 KEY_LOOKUP = f"""
     SELECT k.id, k.org_id, k.role, k.account_id, k.secret_hash, k.expires_at, k.revoked_at,
