@@ -48,15 +48,6 @@ async def live_service_key(
     )
 
 
-async def newest_of_family(session: ControlSession, family_id: str) -> RefreshToken | None:
-    return await session.scalar(
-        select(RefreshToken)
-        .where(RefreshToken.family_id == family_id)
-        .order_by(RefreshToken.issued_at.desc())
-        .limit(1)
-    )
-
-
 async def claim_refresh_token(
     session: ControlSession, jti: str, token_hash: str, now: datetime
 ) -> RefreshToken | None:

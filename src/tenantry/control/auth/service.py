@@ -8,7 +8,6 @@ family revoked) commits before the refusal is raised, on the request's only conn
 """
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -16,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tenantry.auth import api_keys
 from tenantry.auth.errors import InvalidCredentials, LoginThrottled, RefreshTokenExpired
 from tenantry.auth.passwords import hash_password, verify_password
-from tenantry.auth.tokens import ExpiredToken, InvalidToken, Issued, TokenService, TokenType
+from tenantry.auth.tokens import (
+    ExpiredToken,
+    FrontendId,
+    InvalidToken,
+    Issued,
+    TokenService,
+    TokenType,
+)
 from tenantry.config import Settings
 from tenantry.control.auth import repository, service_keys
 from tenantry.control.auth.schemas import LoginResponse
@@ -52,8 +58,8 @@ class Frontend:
     """What a login names besides its account and database (kept with its refresh
     tokens): the app's user and anonymous session, the service account's key."""
 
-    user_id: Any = None
-    session_id: Any = None
+    user_id: FrontendId | None = None
+    session_id: FrontendId | None = None
     service_key_id: str | None = None
 
 
@@ -300,6 +306,8 @@ class AuthService:
                 role=account.role,
                 database_id=database_id,
                 family_id=family_id,
+                frontend_user_id=frontend.user_id,
+                frontend_session_id=frontend.session_id,
             )
 
         access, refresh = issue("access"), issue("refresh")
@@ -327,12 +335,3 @@ class AuthService:
             issued_at=claims.issued_at,
             expires_at=claims.expires_at,
         )
-
-    async def login_context(
-        self, session: ControlSession, *, family_id: str, database_id: str | None
-    ) -> tuple[RefreshToken | None, Database | None]:
-        """The login an access token belongs to (its newest refresh token), and its
-        database."""
-        login = await repository.newest_of_family(session, family_id)
-        database = await session.get(Database, database_id) if database_id else None
-        return login, database
