@@ -35,8 +35,9 @@ class SchemaNotAtHead(Conflict):
     )
 
 
-def data_schema(context: AuthContext, *, write: bool) -> str:
-    """The schema `context` may read (or write, when `write`)."""
+def data_schema(context: AuthContext, *, write: bool, own: bool = False) -> str:
+    """The schema `context` may read (or write, when `write`: a frontend login writes only
+    what is its own, `own`, its user's or session's at `~me`)."""
     if context.anonymous:
         if write:
             raise PublicSchemaReadOnly
@@ -49,8 +50,11 @@ def data_schema(context: AuthContext, *, write: bool) -> str:
         raise DatabaseNotReady(detail)
     if database.schema_version != head("tenant"):
         raise SchemaNotAtHead
-    if write and context.role == Role.FRONTEND:
-        raise RoleForbidden("The frontend role reads data only.")
+    if write and context.role == Role.FRONTEND and not own:
+        raise RoleForbidden(
+            "The frontend role reads data, and writes only its own user's ratings and "
+            "interactions and its own session's interactions, at `~me`."
+        )
     return database.schema_name
 
 
