@@ -1,4 +1,5 @@
-"""`~me` in a path: the user or anonymous session that a frontend login named. A frontend
+"""Frontend logins: a login naming the app's user and anonymous session resolves the session
+to the user, as `resolve_session` does; `~me` in a path is that user or session. A frontend
 login reads, and writes only its own user's ratings and interactions and its own session's
 interactions, at `~me`; any caller without such an id is refused and nothing changes."""
 
@@ -7,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from tests.utils.factories import (
     PASSWORD,
@@ -20,6 +22,7 @@ from tests.utils.factories import (
     wait_for_status,
 )
 from tests.utils.problems import assert_problem
+from tests.utils.worker import PausedWorker
 
 S1 = "0b8c3d3e-0f2a-4a7e-9a55-3c1d2e4f5a6b"
 S2 = "5f0e8a91-2b3c-4d5e-8f90-a1b2c3d4e5f6"
@@ -39,11 +42,14 @@ class Shop:
     async def login(self, client: httpx.AsyncClient, role: str, **named: Any) -> dict[str, str]:
         """An access token of a new account of `role`, logged in to the database with the
         frontend ids `named` (`frontend_user_id`, `frontend_session_id`)."""
-        account = await add_account(client, self.org.bearer, role)
-        body = {"email": account.email, "password": PASSWORD, "db_id": self.db_id, **named}
-        response = await client.post("/v1/login/individual/", json=body)
+        response = await self.try_login(client, role, **named)
         assert response.status_code == 200, response.text
         return bearer(response.json()["token"])
+
+    async def try_login(self, client: httpx.AsyncClient, role: str, **named: Any) -> httpx.Response:
+        account = await add_account(client, self.org.bearer, role)
+        body = {"email": account.email, "password": PASSWORD, "db_id": self.db_id, **named}
+        return await client.post("/v1/login/individual/", json=body)
 
 
 @pytest.fixture
@@ -74,6 +80,75 @@ async def nothing_written(client: httpx.AsyncClient, shop: Shop) -> None:
     for path in ("/v1/ratings-bulk/", "/v1/interactions-bulk/", "/v1/sessions-interactions-bulk/"):
         body = await listed(client, shop.key, path)
         assert body.get("ratings", body.get("interactions")) == [], path
+
+
+async def resolutions(client: httpx.AsyncClient, shop: Shop) -> list[tuple[Any, Any]]:
+    response = await client.post("/v1/resolved-sessions/", headers=shop.key, json={})
+    assert response.status_code == 200, response.text
+    return [(r["user_id"], r["session_id"]) for r in response.json()["resolved_sessions"]]
+
+
+class TestLogins:
+    async def test_a_login_naming_both_resolves_the_session_to_the_user(
+        self, client: httpx.AsyncClient, shop: Shop
+    ) -> None:
+        before = await client.post(
+            f"/v1/sessions/{S1}/items/1/interactions/", headers=shop.key, json=VIEW
+        )
+        assert before.status_code == 201, before.text
+        me = await shop.login(client, "frontend", frontend_user_id=2, frontend_session_id=S1)
+        assert await resolutions(client, shop) == [(2, S1)]
+        later = await client.post("/v1/sessions/~me/items/2/interactions/", headers=me, json=VIEW)
+        assert later.status_code == 201, later.text
+        users = (await listed(client, shop.key, "/v1/interactions-bulk/"))["interactions"]
+        assert sorted((r["user_id"], r["item_id"]) for r in users) == [(2, 1), (2, 2)]
+        await shop.login(client, "backend", frontend_user_id=2, frontend_session_id=S1)
+        assert await resolutions(client, shop) == [(2, S1)]  # any login resolves; once
+
+    @pytest.mark.parametrize(
+        ("named", "field"),
+        [
+            ({"frontend_user_id": "one", "frontend_session_id": S1}, "frontend_user_id"),
+            ({"frontend_user_id": 1, "frontend_session_id": 7}, "frontend_session_id"),
+            ({"frontend_user_id": 2**32}, "frontend_user_id"),
+            ({"frontend_session_id": "not-a-uuid"}, "frontend_session_id"),
+        ],
+    )
+    async def test_ids_not_of_the_databases_types_are_refused(
+        self, client: httpx.AsyncClient, shop: Shop, named: dict[str, Any], field: str
+    ) -> None:
+        response = await shop.try_login(client, "frontend", **named)
+        problem = assert_problem(response, 400, "VALIDATION_ERROR")
+        assert problem["errors"].keys() == {field}
+        assert problem["error_data"]["key"] == field
+        assert await resolutions(client, shop) == []
+
+    async def test_the_user_must_exist(self, client: httpx.AsyncClient, shop: Shop) -> None:
+        response = await shop.try_login(
+            client, "frontend", frontend_user_id=9, frontend_session_id=S1
+        )
+        problem = assert_problem(response, 404, "USER_NOT_FOUND")
+        assert problem["error_data"]["key"] == 9
+        assert await resolutions(client, shop) == []
+
+    async def test_a_database_not_ready_resolves_nothing(
+        self, client: httpx.AsyncClient, app: FastAPI
+    ) -> None:
+        org = await register(client)
+        worker = PausedWorker(app)
+        await worker.pause()
+        try:
+            db_id, _ = await add_database(client, org, name="later", user_id_type="uint32")
+            body = {"email": org.email, "password": PASSWORD, "db_id": db_id}
+            both = {"frontend_user_id": 1, "frontend_session_id": S1}
+            response = await client.post("/v1/login/individual/", json=body | both)
+            assert_problem(response, 409, "DATABASE_NOT_READY")
+            only_user = await client.post(
+                "/v1/login/individual/", json=body | {"frontend_user_id": 1}
+            )
+            assert only_user.status_code == 200, only_user.text
+        finally:
+            worker.resume()
 
 
 class TestOwnData:

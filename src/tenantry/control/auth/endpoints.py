@@ -37,7 +37,8 @@ router = Router(prefix=V1, tags=["auth"])
 
 
 async def auth_service(request: Request) -> AuthService:
-    return AuthService(token_service(request), request.app.state.settings, request.app.state.engine)
+    state = request.app.state
+    return AuthService(token_service(request), state.settings, state.engine, state.frontend_login)
 
 
 Service = Annotated[AuthService, Depends(auth_service)]

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tenantry.auth.context import DatabaseRef
 from tenantry.db.sessions import ControlSession, fetch_one
 from tenantry.models.control import (
     Account,
@@ -13,6 +14,7 @@ from tenantry.models.control import (
     LoginThrottle,
     RefreshToken,
     ServiceAccountKey,
+    TenantSchema,
 )
 
 
@@ -33,6 +35,12 @@ async def database_of_org(
     if db_name is not None:
         query = query.where(Database.name == db_name)
     return await session.scalar(query)
+
+
+async def database_ref(session: ControlSession, database: Database) -> DatabaseRef:
+    """`database` as a caller's is known, with its schema's revision."""
+    query = select(TenantSchema.version).where(TenantSchema.name == database.schema_name)
+    return DatabaseRef.of(database, await session.scalar(query))
 
 
 async def live_service_key(

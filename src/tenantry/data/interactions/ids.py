@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from tenantry.auth.context import Caller
+from tenantry.auth.context import Caller, DatabaseRef
 from tenantry.data.catalog.ids import Ids
 from tenantry.data.flexible_ids import IdCodec, codec
 
@@ -16,12 +16,20 @@ class SessionIdCodecs:
     user: IdCodec
     session: IdCodec
 
+    @classmethod
+    def of(cls, database: DatabaseRef) -> "SessionIdCodecs":
+        return cls(
+            codec(database.item_id_type),
+            codec(database.user_id_type),
+            codec(database.session_id_type),
+        )
 
-async def _session_id_codecs(ids: Ids, caller: Caller) -> SessionIdCodecs:
-    """`Ids` (which refuses callers without a database), and the database's session id
+
+async def _session_id_codecs(_: Ids, caller: Caller) -> SessionIdCodecs:
+    """`Ids` (which refuses callers without a database), with the database's session id
     type, which comes with the caller's database as its other id types do."""
     assert caller.database is not None
-    return SessionIdCodecs(ids.item, ids.user, codec(caller.database.session_id_type))
+    return SessionIdCodecs.of(caller.database)
 
 
 SessionIds = Annotated[SessionIdCodecs, Depends(_session_id_codecs)]
