@@ -4,6 +4,7 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from functools import partial
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp
@@ -27,6 +28,7 @@ from tenantry.control.provisioning.worker import Worker
 from tenantry.data.catalog import endpoints as catalog_endpoints
 from tenantry.data.documents import endpoints as documents_endpoints
 from tenantry.data.interactions import endpoints as interactions_endpoints
+from tenantry.data.interactions import logins as frontend_logins
 from tenantry.data.pagination import Cursors
 from tenantry.data.ratings import endpoints as ratings_endpoints
 from tenantry.data.spaces import endpoints as spaces_endpoints
@@ -47,6 +49,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app.state.engine = engine = create_engine(settings)
     app.state.lanes = lanes = Lanes(settings)
+    app.state.frontend_login = partial(frontend_logins.at_login, lanes)
     app.state.last_used = last_used = LastUsed(engine, settings.last_used_interval)
     assert settings.database_url is not None
     app.state.auth_listener = listener = Listener(

@@ -27,6 +27,10 @@ WRONG_TYPES: list[dict[str, object]] = [
     {"fam": 1},
     {"fam": None},
     {"jti": 1.5},
+    {"fuid": True},
+    {"fuid": 1.5},
+    {"fuid": []},
+    {"fsid": {}},
 ]
 IDS = [",".join(f"{name}={value!r}" for name, value in changes.items()) for changes in WRONG_TYPES]
 
@@ -63,6 +67,23 @@ class TestClaimTypes:
     ) -> None:
         claims = tokens.decode(self.issue(tokens, kind, database_id), kind)
         assert (claims.account_id, claims.database_id) == ("account", database_id)
+
+    @pytest.mark.parametrize(("user", "session"), [(42, "s-1"), ("u-1", None), (None, 7)])
+    def test_the_frontend_ids_of_a_login_come_back(
+        self, tokens: TokenService, user: int | str | None, session: int | str | None
+    ) -> None:
+        issued = tokens.issue(
+            "access",
+            account_id="account",
+            org_id="org",
+            role="frontend",
+            database_id="db",
+            family_id="family",
+            frontend_user_id=user,
+            frontend_session_id=session,
+        )
+        claims = tokens.decode(issued.token, "access")
+        assert (claims.frontend_user_id, claims.frontend_session_id) == (user, session)
 
     @pytest.mark.parametrize("kind", ["access", "refresh"])
     @pytest.mark.parametrize("changes", WRONG_TYPES, ids=IDS)

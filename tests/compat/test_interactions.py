@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 from xminds.api.client import CrossingMindsApiClient
+from xminds.api.exceptions import NotFoundError
 
 from tests.utils.xminds import IdKind
 
@@ -119,3 +120,28 @@ class TestInteractions:
         )
         window = api.list_interactions(start_timestamp=T0 + 5, end_timestamp=T0 + 15)
         assert events(window["interactions"], "item_id") == [(kind.returned(items[1]),)]
+
+    def test_delete_user_all_deletes_interactions_and_resolved_sessions(
+        self, api: CrossingMindsApiClient, kind: IdKind, people: tuple[list[Any], list[Any]]
+    ) -> None:
+        """`delete_user_all` deletes the user's own interactions and those its resolved
+        sessions gave it, and the resolutions; the sessions keep theirs, others keep
+        everything."""
+        (user, other), (a, b, _) = people
+        session = kind.make(500)
+        api.create_interaction(user, a, "productView", timestamp=T0)
+        api.create_interaction(other, b, "productView", timestamp=T0 + 1)
+        api.create_session_interaction(session, b, "addToCart", timestamp=T0 + 2)
+        api.resolve_session(user, session, timestamp=T0 + 3)
+        api.resolve_session(other, session, timestamp=T0 + 3)
+        assert len(api.list_user_interactions(user)["interactions"]) == 2
+        assert api.delete_user_all(user) is None
+        with pytest.raises(NotFoundError):
+            api.list_user_interactions(user)
+        assert events(api.list_interactions()["interactions"], "user_id", "item_id") == [
+            (kind.returned(other), kind.returned(b)),
+            (kind.returned(other), kind.returned(b)),
+        ]
+        resolved = api.list_resolved_sessions_by_users()["resolved_sessions"]
+        assert [r["user_id"] for r in resolved] == [kind.returned(other)]
+        assert len(api.list_session_interactions(session)["interactions"]) == 1

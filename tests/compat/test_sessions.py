@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from xminds.api.client import AUTO_FRONTEND_ID, CrossingMindsApiClient
+from xminds.api.exceptions import ForbiddenError, NotFoundError, WrongData
 
 from tests.utils.factories import PASSWORD
 from tests.utils.xminds import IdKind, json_client
@@ -118,11 +119,6 @@ class TestSessions:
         rest = api.list_resolved_sessions_by_users(amt=2, cursor=first["next_cursor"])
         assert len(rest["resolved_sessions"]) == 1
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="login_service keeps frontend_user_id/frontend_session_id but does not resolve "
-        "the session, and the data routes do not take `~me` (AUTO_FRONTEND_ID) for it",
-    )
     def test_a_frontend_login_with_a_session_resolves_it_and_acts_as_it(
         self,
         api: CrossingMindsApiClient,
@@ -149,3 +145,41 @@ class TestSessions:
         frontend.create_session_interaction(AUTO_FRONTEND_ID, item, "click", timestamp=T0)
         listed = api.list_session_interactions(session)["interactions"]
         assert events(listed, "item_id", "interaction_type") == [(kind.returned(item), "click")]
+
+    def test_auto_frontend_id_needs_a_frontend_login_naming_it(
+        self,
+        api: CrossingMindsApiClient,
+        kind: IdKind,
+        people: tuple[list[Any], list[Any]],
+    ) -> None:
+        """A login of another role, or one that named no session, has no `~me` session (a
+        400 whose `error_data` names the path's parameter); a frontend login writes nothing
+        but its own, and one naming a user who does not exist is refused."""
+        (user, other), (item, *_) = people
+        with pytest.raises(WrongData) as refused:
+            api.create_session_interaction(AUTO_FRONTEND_ID, item, "click")
+        assert refused.value.data["key"] == "session_id"
+        with pytest.raises(WrongData):
+            api.list_user_ratings(AUTO_FRONTEND_ID)
+        name = f"web-{uuid.uuid4().hex[:8]}"
+        api.create_service_account(name, password=PASSWORD, role="frontend")
+        frontend = json_client(api.api.host)
+        with pytest.raises(NotFoundError):
+            frontend.login_service(
+                name,
+                PASSWORD,
+                db_id=api._database["id"],
+                frontend_user_id=kind.make(900),
+                frontend_session_id=kind.make(700),
+            )
+        assert frontend.jwt_token is None  # refused: no login
+        frontend.login_service(name, PASSWORD, db_id=api._database["id"], frontend_user_id=user)
+        with pytest.raises(WrongData):
+            frontend.create_session_interaction(AUTO_FRONTEND_ID, item, "click")
+        with pytest.raises(ForbiddenError):
+            frontend.create_interaction(other, item, "click")
+        frontend.create_interaction(AUTO_FRONTEND_ID, item, "click", timestamp=T0)
+        mine = frontend.list_user_interactions(AUTO_FRONTEND_ID)["interactions"]
+        assert events(mine, "item_id", "interaction_type") == [(kind.returned(item), "click")]
+        assert api.list_user_interactions(other)["interactions"] == []
+        assert api.list_resolved_sessions_by_users()["resolved_sessions"] == []

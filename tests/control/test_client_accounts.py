@@ -13,9 +13,11 @@ from tests.utils.factories import (
     PASSWORD,
     Registration,
     add_account,
+    add_to_catalog,
     bearer,
     register,
     unique_email,
+    wait_for_status,
 )
 from tests.utils.mail import MailBox
 from tests.utils.problems import assert_problem
@@ -455,14 +457,17 @@ class TestLogins:
     async def test_login_jwt_with_frontend_ids(
         self, client: httpx.AsyncClient, registered: Registration
     ) -> None:
+        user, session = str(uuid.uuid4()), "0b7c4a3e-5f8e-4c52-9a3c-8a1e0f1b2c3d"
+        await wait_for_status(client, registered.key)
+        await add_to_catalog(client, registered.key, "user", [user])  # the session's resolved
         logged = await client.post(
             "/v1/login/individual/",
             json={
                 "email": registered.email,
                 "password": PASSWORD,
                 "db_id": registered.database_id,
-                "frontend_user_id": 42,
-                "frontend_session_id": "0b7c4a3e-5f8e-4c52-9a3c-8a1e0f1b2c3d",
+                "frontend_user_id": user,
+                "frontend_session_id": session,
             },
         )
         assert logged.status_code == 200, logged.text
@@ -470,13 +475,26 @@ class TestLogins:
         assert body["org_id"] == registered.body["org_id"]
         assert body["account"] == {"id": registered.body["account_id"], "role": "root"}
         assert body["database"]["id"] == registered.database_id
-        assert body["frontend_user_id"] == 42
-        assert body["frontend_session_id"] == "0b7c4a3e-5f8e-4c52-9a3c-8a1e0f1b2c3d"
+        assert body["database"]["session_id_type"] == "uuid"
+        assert body["frontend_user_id"] == user
+        assert body["frontend_session_id"] == session
         refreshed = await client.post(
             "/v1/login/refresh-token/", json={"refresh_token": logged.json()["refresh_token"]}
         )
         again = await client.post("/v1/login/jwt/", headers=bearer(refreshed.json()["token"]))
-        assert again.json()["frontend_user_id"] == 42  # kept by the login's new tokens
+        assert again.json()["frontend_user_id"] == user  # kept by the login's new tokens
+
+    async def test_frontend_ids_without_a_database_are_kept_unchecked(
+        self, client: httpx.AsyncClient, registered: Registration
+    ) -> None:
+        named = {"frontend_user_id": 42, "frontend_session_id": "any"}
+        logged = await client.post(
+            "/v1/login/individual/",
+            json={"email": registered.email, "password": PASSWORD, **named},
+        )
+        assert logged.status_code == 200, logged.text
+        body = (await client.post("/v1/login/jwt/", headers=bearer(logged.json()["token"]))).json()
+        assert (body["frontend_user_id"], body["frontend_session_id"]) == (42, "any")
 
     async def test_login_jwt_without_frontend_ids_or_database(
         self, client: httpx.AsyncClient, registered: Registration

@@ -5,6 +5,8 @@ resolved sessions; bad input refused whole, and another database never sees them
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.utils.factories import (
@@ -185,6 +187,29 @@ class TestSessionInteractions:
         assert set(problem["errors"]) == {"interactions.0.session_id", "interactions.1.item_id"}
         assert_problem(await resolve(client, key, "nope", 1), 400, "VALIDATION_ERROR")
         assert await count(engine, client, key) == 1
+
+    async def test_the_session_id_type_comes_with_the_caller(
+        self, client: httpx.AsyncClient, app: FastAPI
+    ) -> None:
+        """As the item and user id types do: a request to a session's route sends no
+        statement to the control plane's tables."""
+        key = await session_database(client, [1], [1], session_id_type="hex4")
+        engines = [app.state.engine, *app.state.lanes.engines]
+        sent: list[str] = []
+
+        def note(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            sent.append(statement)
+
+        for each in engines:
+            event.listen(each.sync_engine, "before_cursor_execute", note)
+        try:
+            page = await get(client, key, "/v1/sessions/0a0b/interactions-bulk/")
+        finally:
+            for each in engines:
+                event.remove(each.sync_engine, "before_cursor_execute", note)
+        assert page["interactions"] == []
+        assert sent, "the page's query"
+        assert [statement for statement in sent if "tenantry." in statement] == []
 
     async def test_items_must_exist(self, client: httpx.AsyncClient, engine: AsyncEngine) -> None:
         key = await session_database(client, [], [1])

@@ -55,7 +55,7 @@ class AdminAuth(AuthenticationBackend):
         if not email or not password or len(email) > 320 or len(password) > MAX_LENGTH:
             return False
         state = self.app.state
-        service = AuthService(state.tokens, self.settings, state.engine)
+        service = AuthService(state.tokens, self.settings, state.engine, state.frontend_login)
         try:
             login = await service.login_individual(
                 email=email,

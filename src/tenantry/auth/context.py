@@ -27,7 +27,7 @@ from tenantry.auth.errors import (
     TokenExpired,
 )
 from tenantry.auth.rate_limits import RateLimiter
-from tenantry.auth.tokens import ExpiredToken, InvalidToken, TokenService
+from tenantry.auth.tokens import Claims, ExpiredToken, FrontendId, InvalidToken, TokenService
 from tenantry.context import current_request
 from tenantry.db.migrate import head
 from tenantry.db.sessions import after_commit, fetch_one
@@ -52,6 +52,7 @@ class DatabaseRef:
     schema_version: str | None = None
     item_id_type: str = "uuid"
     user_id_type: str = "uuid"
+    session_id_type: str = "uuid"
     livemode: bool = False
 
     @classmethod
@@ -66,6 +67,7 @@ class DatabaseRef:
             row["version"],
             row["item_id_type"],
             row["user_id_type"],
+            row["session_id_type"],
             row["livemode"],
         )
 
@@ -80,6 +82,7 @@ class DatabaseRef:
             schema_version,
             database.item_id_type,
             database.user_id_type,
+            database.session_id_type,
             database.livemode,
         )
 
@@ -92,6 +95,9 @@ class AuthContext:
     role: Role | None = None
     database: DatabaseRef | None = None
     key_owner_id: str | None = None  # a key's: the account it acts for, if any
+    # a token's: the app's user and anonymous session its login named, if any
+    frontend_user_id: FrontendId | None = None
+    frontend_session_id: FrontendId | None = None
 
     @property
     def acting_account_id(self) -> str | None:
@@ -129,6 +135,19 @@ async def _from_token(request: Request, tokens: TokenService, token: str) -> Aut
         raise TokenExpired from error
     except InvalidToken as error:
         raise InvalidCredentials("The access token is not valid.") from error
+    context = await _of_account(request, claims)
+    if claims.frontend_user_id is None and claims.frontend_session_id is None:
+        return context
+    return replace(
+        context,
+        frontend_user_id=claims.frontend_user_id,
+        frontend_session_id=claims.frontend_session_id,
+    )
+
+
+async def _of_account(request: Request, claims: Claims) -> AuthContext:
+    """The caller a token's account and database make (remembered for every login of the
+    account to that database); the login's frontend ids are the token's own."""
     cache = auth_cache(request)
     if cache.ended(claims.family_id):
         raise LoginEnded
@@ -210,7 +229,7 @@ async def _count(request: Request, key_id: str) -> None:
 # schema's row.
 DATABASE_COLUMNS = """
     d.id AS database_id, d.org_id AS database_org_id, d.name, d.schema_name, d.status,
-    d.item_id_type, d.user_id_type, d.livemode, s.version
+    d.item_id_type, d.user_id_type, d.session_id_type, d.livemode, s.version
 """
 KEY_LOOKUP = f"""
     SELECT k.id, k.org_id, k.role, k.account_id, k.secret_hash, k.expires_at, k.revoked_at,

@@ -21,10 +21,14 @@ AUDIENCE = "tenantry-api"
 LEEWAY = timedelta(seconds=5)
 REQUIRED = ["iss", "aud", "sub", "exp", "iat", "jti", "org", "role", "fam"]
 STRING_CLAIMS = ("sub", "org", "role", "jti", "fam")  # and "db", a string or null
+# The app's user and anonymous session a login named (`frontend_user_id`,
+# `frontend_session_id`): a number or a string each, present only when named.
+FRONTEND_CLAIMS = ("fuid", "fsid")
 TokenType = Literal["access", "refresh"]
 MEDIA_TYPE: dict[TokenType, str] = {"access": "at+jwt", "refresh": "rt+jwt"}
 
 Clock = Callable[[], datetime]
+FrontendId = int | str
 
 
 def utcnow() -> datetime:
@@ -49,6 +53,8 @@ class Claims:
     family_id: str
     issued_at: datetime
     expires_at: datetime
+    frontend_user_id: FrontendId | None = None
+    frontend_session_id: FrontendId | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,8 @@ class TokenService:
         role: str,
         database_id: str | None,
         family_id: str,
+        frontend_user_id: FrontendId | None = None,
+        frontend_session_id: FrontendId | None = None,
     ) -> Issued:
         now = self.clock().replace(microsecond=0)
         claims = Claims(
@@ -102,6 +110,8 @@ class TokenService:
             family_id=family_id,
             issued_at=now,
             expires_at=now + self.ttl[kind],
+            frontend_user_id=frontend_user_id,
+            frontend_session_id=frontend_session_id,
         )
         payload: dict[str, Any] = {
             "iss": ISSUER,
@@ -115,6 +125,8 @@ class TokenService:
             "iat": now,
             "exp": claims.expires_at,
         }
+        frontend = zip(FRONTEND_CLAIMS, (frontend_user_id, frontend_session_id), strict=True)
+        payload.update((name, value) for name, value in frontend if value is not None)
         headers = {"kid": self._kid, "typ": MEDIA_TYPE[kind]}
         token = jwt.encode(payload, self._key, algorithm=ALGORITHM, headers=headers)
         return Issued(token=token, claims=claims)
@@ -157,6 +169,9 @@ class TokenService:
         database_id = payload.get("db")
         if database_id is not None and not isinstance(database_id, str):
             raise InvalidToken("db is neither a string nor null")
+        frontend = [payload.get(name) for name in FRONTEND_CLAIMS]
+        if not all(value is None or _frontend_id(value) for value in frontend):
+            raise InvalidToken("a frontend id is neither a number nor a string")
         account_id, org_id, role, jti, family_id = strings
         return Claims(
             account_id=account_id,
@@ -167,4 +182,10 @@ class TokenService:
             family_id=family_id,
             issued_at=issued_at,
             expires_at=expires_at,
+            frontend_user_id=frontend[0],
+            frontend_session_id=frontend[1],
         )
+
+
+def _frontend_id(value: object) -> bool:
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from tenantry.auth.connection import RequestConnection
-from tenantry.auth.context import AuthContext, Caller
+from tenantry.auth.context import AuthContext, Caller, DatabaseRef
 from tenantry.auth.errors import (
     DatabaseNotReady,
     NoDatabaseSelected,
@@ -35,22 +35,31 @@ class SchemaNotAtHead(Conflict):
     )
 
 
-def data_schema(context: AuthContext, *, write: bool) -> str:
-    """The schema `context` may read (or write, when `write`)."""
+def data_schema(context: AuthContext, *, write: bool, own: bool = False) -> str:
+    """The schema `context` may read (or write, when `write`: a frontend login writes only
+    what is its own, `own`, its user's or session's at `~me`)."""
     if context.anonymous:
         if write:
             raise PublicSchemaReadOnly
         return TEMPLATE_SCHEMA
-    database = context.database
-    if database is None:
+    if context.database is None:
         raise NoDatabaseSelected
+    schema = ready_schema(context.database)
+    if write and context.role == Role.FRONTEND and not own:
+        raise RoleForbidden(
+            "The frontend role reads data, and writes only its own user's ratings and "
+            "interactions and its own session's interactions, at `~me`."
+        )
+    return schema
+
+
+def ready_schema(database: DatabaseRef) -> str:
+    """The schema of `database`, which must be ready and at this server's tenant revision."""
     if database.status != DatabaseStatus.READY:
         detail = f"The database is {database.status}; see GET /v1/databases/current/status/."
         raise DatabaseNotReady(detail)
     if database.schema_version != head("tenant"):
         raise SchemaNotAtHead
-    if write and context.role == Role.FRONTEND:
-        raise RoleForbidden("The frontend role reads data only.")
     return database.schema_name
 
 

@@ -158,7 +158,8 @@ async def bound_session(connection: AsyncConnection, schema: str) -> AsyncIterat
 
 @asynccontextmanager
 async def tenant_session(engine: AsyncEngine, schema: str) -> AsyncIterator[TenantSession]:
-    """A committed unit of work in one schema, for the CLI and the worker."""
+    """A committed unit of work in one schema, for the CLI, the worker, and what a login
+    does in its database."""
     async with (
         engine.connect() as connection,
         connection.begin(),

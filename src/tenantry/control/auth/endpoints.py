@@ -37,7 +37,8 @@ router = Router(prefix=V1, tags=["auth"])
 
 
 async def auth_service(request: Request) -> AuthService:
-    return AuthService(token_service(request), request.app.state.settings, request.app.state.engine)
+    state = request.app.state
+    return AuthService(token_service(request), state.settings, state.engine, state.frontend_login)
 
 
 Service = Annotated[AuthService, Depends(auth_service)]
@@ -118,9 +119,7 @@ async def login_service(body: ServiceLogin, request: Request, service: Service) 
 
 
 @router.post("/login/jwt/", response_model_exclude_none=True)
-async def login_jwt(
-    caller: Caller, request: Request, session: ControlDB, service: Service
-) -> JwtLogin:
+async def login_jwt(caller: Caller, request: Request) -> JwtLogin:
     """What the access token stands for: organization, account, database, frontend ids."""
     credentials = await bearer_scheme(request)
     if caller.account_id is None or caller.org_id is None or caller.role is None:
@@ -129,15 +128,13 @@ async def login_jwt(
         claims = token_service(request).decode(credentials.credentials, "access")  # type: ignore[union-attr]
     except (InvalidToken, AttributeError) as error:
         raise InvalidCredentials from error
-    login, database = await service.login_context(
-        session, family_id=claims.family_id, database_id=claims.database_id
-    )
+    database = caller.database if claims.database_id is not None else None
     return JwtLogin(
         org_id=caller.org_id,
         account=JwtAccount(id=caller.account_id, role=caller.role),
         database=JwtDatabase.model_validate(database, from_attributes=True) if database else None,
-        frontend_user_id=login.frontend_user_id if login else None,
-        frontend_session_id=login.frontend_session_id if login else None,
+        frontend_user_id=caller.frontend_user_id,
+        frontend_session_id=caller.frontend_session_id,
     )
 
 

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tenantry.auth.context import DatabaseRef
 from tenantry.db.sessions import ControlSession, fetch_one
 from tenantry.models.control import (
     Account,
@@ -13,6 +14,7 @@ from tenantry.models.control import (
     LoginThrottle,
     RefreshToken,
     ServiceAccountKey,
+    TenantSchema,
 )
 
 
@@ -35,6 +37,12 @@ async def database_of_org(
     return await session.scalar(query)
 
 
+async def database_ref(session: ControlSession, database: Database) -> DatabaseRef:
+    """`database` as a caller's is known, with its schema's revision."""
+    query = select(TenantSchema.version).where(TenantSchema.name == database.schema_name)
+    return DatabaseRef.of(database, await session.scalar(query))
+
+
 async def live_service_key(
     session: ControlSession, account_id: str, secret_hash: str, now: datetime
 ) -> str | None:
@@ -45,15 +53,6 @@ async def live_service_key(
             ServiceAccountKey.secret_hash == secret_hash,
             (ServiceAccountKey.expires_at.is_(None)) | (ServiceAccountKey.expires_at > now),
         )
-    )
-
-
-async def newest_of_family(session: ControlSession, family_id: str) -> RefreshToken | None:
-    return await session.scalar(
-        select(RefreshToken)
-        .where(RefreshToken.family_id == family_id)
-        .order_by(RefreshToken.issued_at.desc())
-        .limit(1)
     )
 
 

@@ -7,16 +7,24 @@ outlive a refusal (the attempt counted against the throttle, a reused refresh to
 family revoked) commits before the refusal is raised, on the request's only connection.
 """
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.auth import api_keys
+from tenantry.auth.context import DatabaseRef
 from tenantry.auth.errors import InvalidCredentials, LoginThrottled, RefreshTokenExpired
 from tenantry.auth.passwords import hash_password, verify_password
-from tenantry.auth.tokens import ExpiredToken, InvalidToken, Issued, TokenService, TokenType
+from tenantry.auth.tokens import (
+    ExpiredToken,
+    FrontendId,
+    InvalidToken,
+    Issued,
+    TokenService,
+    TokenType,
+)
 from tenantry.config import Settings
 from tenantry.control.auth import repository, service_keys
 from tenantry.control.auth.schemas import LoginResponse
@@ -52,12 +60,22 @@ class Frontend:
     """What a login names besides its account and database (kept with its refresh
     tokens): the app's user and anonymous session, the service account's key."""
 
-    user_id: Any = None
-    session_id: Any = None
+    user_id: FrontendId | None = None
+    session_id: FrontendId | None = None
     service_key_id: str | None = None
+
+    @property
+    def named(self) -> bool:
+        """Whether the login named the app's user or session."""
+        return self.user_id is not None or self.session_id is not None
 
 
 NO_FRONTEND = Frontend()
+
+FrontendLogin = Callable[[DatabaseRef, FrontendId | None, FrontendId | None], Awaitable[None]]
+"""What a login naming frontend ids does in its database, which is the data plane's
+(`tenantry.data.interactions.logins.at_login`, handed over by the application): checks them
+against the database's id types and, with both, resolves the session to the user."""
 
 
 @dataclass(frozen=True)
@@ -68,10 +86,17 @@ class Registered:
 
 
 class AuthService:
-    def __init__(self, tokens: TokenService, settings: Settings, engine: AsyncEngine) -> None:
+    def __init__(
+        self,
+        tokens: TokenService,
+        settings: Settings,
+        engine: AsyncEngine,
+        frontend_login: FrontendLogin,
+    ) -> None:
         self.tokens = tokens
         self.settings = settings
         self.engine = engine
+        self.frontend_login = frontend_login
 
     async def register(
         self, *, email: str, password: str, organization_name: str | None, address: str
@@ -253,14 +278,35 @@ class AuthService:
             attempt.password_hash, password, client=address
         ):
             raise InvalidCredentials("Wrong email, name or password.")
+        frontend = Frontend(frontend.user_id, frontend.session_id, key_id)
+        keys_used = (account_key, address_key)
+        return await self._checked_login(attempt.account_id, keys_used, db_id, db_name, frontend)
+
+    async def _checked_login(
+        self,
+        account_id: str | None,
+        keys_used: tuple[str, str],
+        db_id: str | None,
+        db_name: str | None,
+        frontend: Frontend,
+    ) -> LoginResponse:
+        """The login of an account whose password checked out: the throttle's counts
+        (`keys_used`: the account's, the address's) taken back, the database's part of the
+        frontend ids done, the tokens. That part is the data plane's, on the database's
+        lane: it runs between two control transactions, never while one is held."""
+        account_key, address_key = keys_used
         async with detached_session(self.engine) as session:
-            account = await session.get(Account, attempt.account_id)
+            account = await session.get(Account, account_id)
             if account is None:
                 raise InvalidCredentials("Wrong email, name or password.")
             await repository.clear_throttle(session, account_key)
             await repository.forgive_attempt(session, address_key)
             database = await self._database(session, account, db_id, db_name, None)
-            frontend = Frontend(frontend.user_id, frontend.session_id, key_id)
+            if database is None or not frontend.named:
+                return await self._login(session, account, database, frontend=frontend)
+            target = await repository.database_ref(session, database)
+        await self.frontend_login(target, frontend.user_id, frontend.session_id)
+        async with detached_session(self.engine) as session:
             return await self._login(session, account, database, frontend=frontend)
 
     async def _database(
@@ -300,6 +346,8 @@ class AuthService:
                 role=account.role,
                 database_id=database_id,
                 family_id=family_id,
+                frontend_user_id=frontend.user_id,
+                frontend_session_id=frontend.session_id,
             )
 
         access, refresh = issue("access"), issue("refresh")
@@ -327,12 +375,3 @@ class AuthService:
             issued_at=claims.issued_at,
             expires_at=claims.expires_at,
         )
-
-    async def login_context(
-        self, session: ControlSession, *, family_id: str, database_id: str | None
-    ) -> tuple[RefreshToken | None, Database | None]:
-        """The login an access token belongs to (its newest refresh token), and its
-        database."""
-        login = await repository.newest_of_family(session, family_id)
-        database = await session.get(Database, database_id) if database_id else None
-        return login, database

@@ -37,6 +37,7 @@ from tenantry.data.catalog.schemas import (
     UserWrite,
 )
 from tenantry.data.catalog.service import ITEMS, USERS
+from tenantry.data.frontend import UserId
 from tenantry.data.pagination import MAX_CURSOR_LENGTH, Signer
 from tenantry.kernel.versions import V1
 from tenantry.routing import Router, body_limit
@@ -46,7 +47,6 @@ MAX_AMOUNT = 5000
 LIST_PARAMETERS = {"amt", "cursor", "properties"}
 
 ItemId = Annotated[str, Path(max_length=200, description="An id of the item_id_type.")]
-UserId = Annotated[str, Path(max_length=200, description="An id of the user_id_type.")]
 PropertyName = Annotated[str, Path(pattern=PROPERTY_NAME, description="A property's name.")]
 Amount = Annotated[int, Query(ge=1, le=MAX_AMOUNT, description="Rows per page.")]
 NextCursor = Annotated[

@@ -10,6 +10,7 @@ from pydantic import StringConstraints
 
 from tenantry.data.access import DataReader, DataWriter
 from tenantry.data.catalog.ids import Ids, invalid
+from tenantry.data.frontend import OwnWriter, SessionId, UserId
 from tenantry.data.interactions import service
 from tenantry.data.interactions.ids import SessionIds
 from tenantry.data.interactions.schemas import (
@@ -36,8 +37,6 @@ from tenantry.routing import Router, body_limit
 router = Router(prefix=V1, tags=["interactions and sessions"])
 
 ItemId = Annotated[str, Path(max_length=200, description="An id of the item_id_type.")]
-UserId = Annotated[str, Path(max_length=200, description="An id of the user_id_type.")]
-SessionId = Annotated[str, Path(max_length=200, description="An id of the session_id_type.")]
 Amount = Annotated[int, Query(ge=1, le=MAX_AMOUNT, description="Rows per page.")]
 NextCursor = Annotated[
     str | None,
@@ -76,7 +75,7 @@ TIMED_LIST = Depends(_only("amt", "cursor", "start_timestamp", "end_timestamp"))
 
 @router.post("/users/{user_id}/interactions/{item_id}/", status_code=201)
 async def create_interaction(
-    user_id: UserId, item_id: ItemId, body: InteractionWrite, session: DataWriter, ids: Ids
+    user_id: UserId, item_id: ItemId, body: InteractionWrite, session: OwnWriter, ids: Ids
 ) -> Created:
     """Record an interaction of a user with an item; both must exist."""
     codecs = service.user_codecs(ids)
@@ -87,7 +86,7 @@ async def create_interaction(
 @router.post("/users/{user_id}/interactions-bulk/", status_code=201)
 @body_limit("max_bulk_body_bytes")
 async def create_user_interactions(
-    user_id: UserId, body: ItemInteractionsWrite, session: DataWriter, ids: Ids
+    user_id: UserId, body: ItemInteractionsWrite, session: OwnWriter, ids: Ids
 ) -> Created:
     """Record up to 20,000 interactions of one user; all items must exist."""
     codecs = service.user_codecs(ids)
@@ -168,7 +167,7 @@ async def create_session_interaction(
     session_id: SessionId,
     item_id: ItemId,
     body: InteractionWrite,
-    session: DataWriter,
+    session: OwnWriter,
     ids: SessionIds,
 ) -> Created:
     """Record an interaction of an anonymous session with an item, which must exist."""
@@ -180,7 +179,7 @@ async def create_session_interaction(
 @router.post("/sessions/{session_id}/interactions-bulk/", status_code=201)
 @body_limit("max_bulk_body_bytes")
 async def create_session_interactions(
-    session_id: SessionId, body: ItemInteractionsWrite, session: DataWriter, ids: SessionIds
+    session_id: SessionId, body: ItemInteractionsWrite, session: OwnWriter, ids: SessionIds
 ) -> Created:
     """Record up to 20,000 interactions of one anonymous session; all items must exist."""
     codecs = service.session_codecs(ids)

@@ -5,13 +5,9 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from tenantry.auth.connection import ControlDB
-from tenantry.auth.context import Caller
+from tenantry.auth.context import Caller, DatabaseRef
 from tenantry.data.catalog.ids import Ids
 from tenantry.data.flexible_ids import IdCodec, codec
-from tenantry.data.interactions import repository
-
-DEFAULT_SESSION_ID_TYPE = "uuid"  # the databases API's default
 
 
 @dataclass(frozen=True)
@@ -20,13 +16,20 @@ class SessionIdCodecs:
     user: IdCodec
     session: IdCodec
 
+    @classmethod
+    def of(cls, database: DatabaseRef) -> "SessionIdCodecs":
+        return cls(
+            codec(database.item_id_type),
+            codec(database.user_id_type),
+            codec(database.session_id_type),
+        )
 
-async def _session_id_codecs(ids: Ids, caller: Caller, control: ControlDB) -> SessionIdCodecs:
-    """`Ids` (which refuses callers without a database) and the database's session id type,
-    read from the control plane on the request's connection: credentials do not carry it."""
+
+async def _session_id_codecs(_: Ids, caller: Caller) -> SessionIdCodecs:
+    """`Ids` (which refuses callers without a database), with the database's session id
+    type, which comes with the caller's database as its other id types do."""
     assert caller.database is not None
-    type_name = await repository.session_id_type(control, caller.database.id)
-    return SessionIdCodecs(ids.item, ids.user, codec(type_name or DEFAULT_SESSION_ID_TYPE))
+    return SessionIdCodecs.of(caller.database)
 
 
 SessionIds = Annotated[SessionIdCodecs, Depends(_session_id_codecs)]

@@ -11,8 +11,7 @@ from sqlalchemy.sql import func
 from sqlalchemy.types import Double, LargeBinary, Text
 
 from tenantry.data.catalog.repository import array
-from tenantry.db.sessions import ControlSession, TenantSession
-from tenantry.models.control import Database
+from tenantry.db.sessions import TenantSession
 from tenantry.models.data import Interaction, ResolvedSession, SessionInteraction
 
 EVENT = ("timestamp", "item_id", "interaction_type")
@@ -154,10 +153,3 @@ async def resolved(
         )
     query = query.order_by(ResolvedSession.user_id, ResolvedSession.session_id).limit(limit)
     return (await session.execute(query)).all()
-
-
-async def session_id_type(session: ControlSession, database_id: str) -> str | None:
-    """The session id type of a database, which the caller's credentials do not carry."""
-    query = select(Database.session_id_type).where(Database.id == database_id)
-    found: str | None = await session.scalar(query)
-    return found

@@ -5,8 +5,9 @@ from typing import Annotated
 from fastapi import Query
 
 from tenantry.data.access import DataReader, DataWriter
-from tenantry.data.catalog.endpoints import Amount, ItemId, NextCursor, UserId
+from tenantry.data.catalog.endpoints import Amount, ItemId, NextCursor
 from tenantry.data.catalog.ids import Ids
+from tenantry.data.frontend import OwnWriter, UserId
 from tenantry.data.pagination import Signer
 from tenantry.data.ratings import service
 from tenantry.data.ratings.schemas import (
@@ -28,14 +29,14 @@ UserAmount = Annotated[int, Query(ge=1, le=1000, description="Ratings per page."
 
 @router.put("/users/{user_id}/ratings/{item_id}/", status_code=204)
 async def put_rating(
-    user_id: UserId, item_id: ItemId, body: RatingWrite, session: DataWriter, ids: Ids
+    user_id: UserId, item_id: ItemId, body: RatingWrite, session: OwnWriter, ids: Ids
 ) -> None:
     """Rate an item for a user; both must exist (404 names the one that does not)."""
     await service.put(session, ids, user_id, item_id, score=body.rating, timestamp=body.timestamp)
 
 
 @router.delete("/users/{user_id}/ratings/{item_id}/", status_code=204)
-async def delete_rating(user_id: UserId, item_id: ItemId, session: DataWriter, ids: Ids) -> None:
+async def delete_rating(user_id: UserId, item_id: ItemId, session: OwnWriter, ids: Ids) -> None:
     """Delete one rating."""
     await service.delete(session, ids, user_id, item_id)
 
@@ -51,14 +52,14 @@ async def list_user_ratings(
 
 @router.put("/users/{user_id}/ratings/", status_code=204)
 async def put_user_ratings(
-    user_id: UserId, body: UserRatingsWrite, session: DataWriter, ids: Ids
+    user_id: UserId, body: UserRatingsWrite, session: OwnWriter, ids: Ids
 ) -> None:
     """Create or replace many ratings of one user."""
     await service.put_of_user(session, ids, user_id, body.ratings)
 
 
 @router.delete("/users/{user_id}/ratings/", status_code=204)
-async def delete_user_ratings(user_id: UserId, session: DataWriter, ids: Ids) -> None:
+async def delete_user_ratings(user_id: UserId, session: OwnWriter, ids: Ids) -> None:
     """Delete every rating of a user."""
     await service.delete_of_user(session, ids, user_id)
 
