@@ -1,8 +1,11 @@
-"""`tenantry databases list|show|create|delete`, with the API's rules."""
+"""`tenantry databases list|show|create|delete|export|import`, with the API's rules."""
 
 import asyncio
 import json
-from typing import Annotated, Any
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
 
 import typer
 from rich.console import Console
@@ -13,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tenantry.cli.common import DataDir, console, reachable_database, settings_from, with_engine
 from tenantry.control.databases import service
 from tenantry.control.provisioning.worker import Worker
+from tenantry.data import archive
 from tenantry.db.sessions import detached_session
 from tenantry.errors import TenantryError
+from tenantry.kernel.enums import DatabaseStatus
 from tenantry.kernel.id_types import parse as parse_id_type
 from tenantry.models.control import Database, Job, Organization, TenantSchema
 
@@ -179,3 +184,98 @@ def delete_database(
             console.print(f"[red]no database {database_id}[/red]")
             raise typer.Exit(1)
     console.print(f"deleted {database_id}")
+
+
+ARCHIVED = ("name", "description", "item_id_type", "user_id_type", "session_id_type", "livemode")
+
+
+def _archived(database: Database) -> dict[str, Any]:
+    """The settings an archive carries (the rows carry the rest)."""
+    settings = {name: getattr(database, name) for name in ARCHIVED}
+    return settings | {"core_config": database.core_config, "metadata": database.extra}
+
+
+@databases_app.command("export")
+def export_database(
+    database_id: DatabaseId,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Default: stdout.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Write a ready database's archive: JSON lines of its settings and every row of its
+    schema, from one snapshot (see docs/databases.md). `databases import` loads it."""
+
+    async def write(engine: AsyncEngine, sink: BinaryIO) -> None:
+        async with detached_session(engine) as session:
+            database = await session.get(Database, database_id)
+        if database is None or database.status != DatabaseStatus.READY:
+            raise typer.BadParameter(f"no ready database {database_id}")
+        async with engine.connect() as connection:
+            snapshot = await connection.execution_options(isolation_level="REPEATABLE READ")
+            async with snapshot.begin():
+                archived = _archived(database)
+                async for line in archive.export(snapshot, database.schema_name, archived):
+                    sink.write(line)
+
+    sink = output.open("wb") if output else nullcontext(sys.stdout.buffer)
+    with reachable_database(settings_from(data_dir=data_dir)) as ready, sink as lines:
+        with_engine(ready, lambda engine: write(engine, lines))
+
+
+@databases_app.command("import")
+def import_database(
+    file: Annotated[Path, typer.Argument(help="An archive, as `databases export` writes it.")],
+    org: Annotated[str, typer.Option("--org", help="The organization that gets it.")],
+    name: Annotated[str | None, typer.Option(help="Default: the archived name.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a database from an archive, with its settings and every row; print its id.
+    Nothing is left behind when the archive is refused."""
+
+    async def load(engine: AsyncEngine, lines: BinaryIO, archived: dict[str, Any]) -> str:
+        async with detached_session(engine) as session:
+            if await session.get(Organization, org) is None:
+                raise typer.BadParameter(f"no organization {org}", param_hint="--org")
+            database = await service.create(
+                session, org_id=org, **(archived | {"name": name or archived.get("name")})
+            )
+        await _settle(engine, database.schema_name)
+        try:
+            async with engine.begin() as connection:
+                await archive.load(connection, database.schema_name, lines)
+        except BaseException:
+            async with detached_session(engine) as session:
+                await service.delete(session, await session.merge(database))
+            await _settle(engine, database.schema_name)
+            raise
+        return database.id
+
+    try:
+        with file.open("rb") as lines:
+            archived = _settings(archive.header(lines.readline()))
+            with reachable_database(settings_from(data_dir=data_dir)) as ready:
+                typer.echo(with_engine(ready, lambda engine: load(engine, lines, archived)))
+    except (OSError, archive.ArchiveError) as error:
+        console.print(f"[red]{file}: {error}[/red]")
+        raise typer.Exit(2) from None
+    except TenantryError as error:
+        console.print(f"[red]{error.code}[/red]: {error.detail}")
+        raise typer.Exit(1) from None
+
+
+def _settings(archived: dict[str, Any]) -> dict[str, Any]:
+    """`service.create`'s arguments from an archive's settings, checked as the API checks
+    them."""
+    settings = {name: archived.get(name) for name in (*ARCHIVED, "core_config", "metadata")}
+    strings = ("name", "description", "item_id_type", "user_id_type", "session_id_type")
+    if not all(isinstance(settings[name], str) for name in strings):
+        raise archive.ArchiveError(f"the archived settings need strings for {strings}")
+    for kind in ("item_id_type", "user_id_type", "session_id_type"):
+        try:
+            parse_id_type(str(settings[kind]))
+        except ValueError as error:
+            raise archive.ArchiveError(f"{kind}: {error}") from None
+    if not isinstance(settings["livemode"], bool) or not all(
+        isinstance(settings[name], dict) for name in ("core_config", "metadata")
+    ):
+        raise archive.ArchiveError("livemode must be a boolean, core_config and metadata objects")
+    return settings

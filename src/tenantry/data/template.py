@@ -24,7 +24,7 @@ class TemplateDocumentError(ValueError):
     pass
 
 
-def _to_json(column: Column[Any], value: Any) -> Any:
+def to_json(column: Column[Any], value: Any) -> Any:
     if value is None:
         return None
     if isinstance(column.type, LargeBinary):
@@ -34,7 +34,7 @@ def _to_json(column: Column[Any], value: Any) -> Any:
     return value
 
 
-def _from_json(table: Table, column: Column[Any], value: Any) -> Any:
+def from_json(table: Table, column: Column[Any], value: Any) -> Any:
     if value is None or isinstance(column.type, JSONB):
         return value
     where = f"{table.name}.{column.name}"
@@ -61,7 +61,7 @@ def _rows(table: Table, rows: Any) -> list[dict[str, Any]]:
         unknown = set(row) - set(table.columns.keys())
         if unknown:
             raise TemplateDocumentError(f"{table.name}: unknown columns {sorted(unknown)}")
-        parsed.append({name: _from_json(table, table.columns[name], v) for name, v in row.items()})
+        parsed.append({name: from_json(table, table.columns[name], v) for name, v in row.items()})
     return parsed
 
 
@@ -71,7 +71,7 @@ async def dump(session: TenantSession) -> Document:
         primary_key = list(table.primary_key.columns)
         result = await session.execute(select(table).order_by(*primary_key))
         document[table.name] = [
-            {name: _to_json(table.columns[name], value) for name, value in row.items()}
+            {name: to_json(table.columns[name], value) for name, value in row.items()}
             for row in result.mappings()
         ]
     return document
