@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.app import create_app
 from tenantry.config import Settings
-from tenantry.db.engine import create_engine
+from tenantry.db.engine import create_engine, pooler_connect_query
 from tenantry.db.migrate import upgrade_all
 from tenantry.embedded import EmbeddedPostgres
+from tests.utils.pgbouncer import PgBouncer, require_pgbouncer
 from tests.utils.postgres import create_database, drop_database, plain_url
 from tests.utils.probe import probe_router
 from tests.utils.settings import make_settings
@@ -41,6 +42,22 @@ def postgres_server() -> Iterator[str]:
         yield server.url()
     finally:
         server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(postgres_server: str) -> Iterator[PgBouncer]:
+    """PgBouncer in transaction mode in front of the suite's PostgreSQL, its server
+    connections started with the session settings of the suite's app."""
+    require_pgbouncer()
+    folder = Path(tempfile.mkdtemp(prefix="tenantry-test-pgbouncer-"))
+    query = pooler_connect_query(make_settings(postgres_server, folder))
+    bouncer = PgBouncer(folder, postgres_server, query)
+    bouncer.start()
+    try:
+        yield bouncer
+    finally:
+        bouncer.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 

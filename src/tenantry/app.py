@@ -51,18 +51,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.lanes = lanes = Lanes(settings)
     app.state.frontend_login = partial(frontend_logins.at_login, lanes)
     app.state.last_used = last_used = LastUsed(engine, settings.last_used_interval)
-    assert settings.database_url is not None
+    direct = settings.direct()  # LISTEN and the worker's job locks outlive a transaction
+    assert direct.database_url is not None
     app.state.auth_listener = listener = Listener(
-        app.state.auth_cache, settings.database_url.replace("+asyncpg", "")
+        app.state.auth_cache, direct.database_url.replace("+asyncpg", "")
     )
     tasks = [
         asyncio.create_task(listener.run(), name="auth-notices"),
         asyncio.create_task(last_used.run(), name="last-used"),
     ]
     app.state.worker = app.state.worker_task = None
+    worker_engine = create_engine(direct) if settings.pooled else engine
     if settings.worker:
         app.state.worker = Worker(
-            engine,
+            worker_engine,
             pool_size=settings.warm_pool_size,
             concurrency=settings.worker_concurrency,
             idempotency_retention=settings.idempotency_retention,
@@ -81,6 +83,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with suppress(Exception):
             await last_used.flush()
         await lanes.dispose()
+        await worker_engine.dispose()
         await engine.dispose()
 
 

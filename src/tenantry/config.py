@@ -50,6 +50,13 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL URL; when unset, an embedded PostgreSQL runs in `data_dir`.",
     )
+    direct_database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL itself, when `database_url` goes through a pooler in "
+        "transaction mode (PgBouncer): what holds a connection across transactions (LISTEN, "
+        "the worker's job locks, migrations) connects here. Unset: `database_url` is "
+        "PostgreSQL itself.",
+    )
     data_dir: Path = Field(default=Path(".tenantry"), description="Embedded PostgreSQL and keys.")
     dev: bool = Field(default=False, description="Development mode: allows weak secrets.")
     secret_key: SecretStr | None = Field(default=None, description="Signs tokens and cursors.")
@@ -203,7 +210,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
 
-    @field_validator("database_url")
+    @field_validator("database_url", "direct_database_url")
     @classmethod
     def _async_driver(cls, url: str | None) -> str | None:
         if url is None:
@@ -252,6 +259,19 @@ class Settings(BaseSettings):
     @property
     def embedded(self) -> bool:
         return self.database_url is None
+
+    @property
+    def pooled(self) -> bool:
+        """Whether `database_url` goes through a pooler in transaction mode."""
+        return self.direct_database_url is not None
+
+    def direct(self) -> "Settings":
+        """These settings, with PostgreSQL itself as the database."""
+        if self.direct_database_url is None:
+            return self
+        return self.model_copy(
+            update={"database_url": self.direct_database_url, "direct_database_url": None}
+        )
 
     @property
     def secret(self) -> str:

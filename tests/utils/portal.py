@@ -19,6 +19,7 @@ from tenantry.data import template
 from tenantry.db.engine import create_engine
 from tenantry.db.migrate import upgrade_all
 from tenantry.db.sessions import tenant_session
+from tests.utils.pgbouncer import PgBouncer
 from tests.utils.postgres import create_database, drop_database
 from tests.utils.settings import make_settings
 from tests.utils.template import MARKED_TEMPLATE
@@ -43,7 +44,7 @@ class Served:
 
 
 async def _prepare(url: str, settings: Settings) -> None:
-    engine = create_engine(settings)
+    engine = create_engine(settings.direct())
     try:
         await upgrade_all(engine)
         async with tenant_session(engine, "public") as session:
@@ -52,8 +53,15 @@ async def _prepare(url: str, settings: Settings) -> None:
         await engine.dispose()
 
 
-def serve_app(postgres_server: str, data_dir: Path, **overrides: object) -> Iterator[Served]:
-    """A fresh database (template filled) and the app on it, for one test module."""
+def serve_app(
+    postgres_server: str,
+    data_dir: Path,
+    *,
+    pooler: PgBouncer | None = None,
+    **overrides: object,
+) -> Iterator[Served]:
+    """A fresh database (template filled) and the app on it, for one test module; through
+    `pooler` when given."""
     values: dict[str, object] = {
         "rate_limit": "none",
         "access_token_ttl": timedelta(hours=2),
@@ -62,7 +70,11 @@ def serve_app(postgres_server: str, data_dir: Path, **overrides: object) -> Iter
     }
     with start_blocking_portal() as portal:
         url = portal.call(create_database, postgres_server)
-        settings = make_settings(url, data_dir, **(values | overrides))
+        through = url
+        if pooler is not None:
+            through = pooler.url(url)
+            values["direct_database_url"] = url
+        settings = make_settings(through, data_dir, **(values | overrides))
         try:
             portal.call(_prepare, url, settings)
             app = create_app(settings)

@@ -34,9 +34,11 @@ def tenantry(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
 
 
 class Server:
-    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str], *args: str) -> None:
+        """`args`: more options of `tenantry serve` (`--workers 2`)."""
         self.data_dir = data_dir
         self.env = env
+        self.args = args
         self.port = free_port()
         self.log = data_dir.parent / f"serve-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -61,6 +63,7 @@ class Server:
                     str(self.port),
                     "--data-dir",
                     str(self.data_dir),
+                    *self.args,
                 ],
                 env=self.env,
                 stdout=log,

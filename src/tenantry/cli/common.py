@@ -57,7 +57,8 @@ def with_engine(
     settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]], *, pool_size: int = 2
 ) -> T:
     async def run() -> T:
-        engine = create_engine(settings, pool_size=pool_size)
+        # Commands run migrations and hold locks across statements: PostgreSQL itself.
+        engine = create_engine(settings.direct(), pool_size=pool_size)
         try:
             return await work(engine)
         finally:

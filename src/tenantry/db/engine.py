@@ -7,6 +7,12 @@ touched, never freed while the connection lives) and the driver's prepared state
 schema is in the statement's text). Every `CHECK_EVERY` checkouts a connection
 reports the size of its catalog cache; one over `catalog_cache_limit_mb` is replaced by a
 new connection, so the cache cannot grow without bound.
+
+Through a pooler in transaction mode (`Settings.pooled`), each transaction may run on
+another server connection: no statement is prepared by name (the driver's unnamed
+statement is parsed and run in one exchange ending with one `Sync`, so in one transaction
+of the pooler's), and the session settings come from the pooler (`pooler_connect_query`),
+checked on every new connection.
 """
 
 import asyncio
@@ -35,12 +41,44 @@ CATALOG_CACHE_BYTES = (
 )
 
 
+APPLICATION_NAME = "tenantry"
+
+
+class UnboundSearchPath(RuntimeError):
+    """A connection through the pooler does not start with Tenantry's session settings."""
+
+
+def _session_settings(settings: Settings) -> dict[str, str]:
+    return {"search_path": SEARCH_PATH, "statement_timeout": str(settings.statement_timeout_ms)}
+
+
 def _server_settings(settings: Settings) -> dict[str, str]:
-    return {
-        "search_path": SEARCH_PATH,
-        "application_name": "tenantry",
-        "statement_timeout": str(settings.statement_timeout_ms),
-    }
+    """What a connection asks for as it starts. PgBouncer (before 1.20) refuses any startup
+    parameter but a few, so through it the session settings are its `connect_query`."""
+    if settings.pooled:
+        return {"application_name": APPLICATION_NAME}
+    return {"application_name": APPLICATION_NAME, **_session_settings(settings)}
+
+
+def pooler_connect_query(settings: Settings) -> str:
+    """The `connect_query` of PgBouncer's entry for Tenantry's database: the session
+    settings every server connection starts with."""
+    return "; ".join(f"SET {name} = {value}" for name, value in _session_settings(settings).items())
+
+
+def _statement_cache_size(settings: Settings) -> int:
+    """Statements kept prepared by name: none through a pooler, where the next transaction
+    may run on a server connection that never saw them."""
+    return 0 if settings.pooled else settings.statement_cache_size
+
+
+def _refuse_unbound(search_path: str) -> None:
+    if search_path != SEARCH_PATH:
+        raise UnboundSearchPath(
+            f"connections through the pooler start with search_path {search_path!r}, not "
+            f"{SEARCH_PATH!r}: give PgBouncer's entry of this database the connect_query of "
+            "docs/scaling.md"
+        )
 
 
 def create_engine(
@@ -57,11 +95,24 @@ def create_engine(
         connect_args={
             "server_settings": server_settings,
             "timeout": settings.pool_timeout,  # an unreachable server: a 503, not a long hang
-            "statement_cache_size": settings.statement_cache_size,
-            "prepared_statement_cache_size": settings.statement_cache_size,
+            "statement_cache_size": _statement_cache_size(settings),
+            "prepared_statement_cache_size": _statement_cache_size(settings),
         },
     )
     limit = settings.catalog_cache_limit_mb * 1024 * 1024
+
+    if settings.pooled:
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _check_session_settings(dbapi: Any, entry: ConnectionPoolEntry) -> None:
+            cursor = dbapi.cursor()
+            try:
+                cursor.execute("SELECT current_setting('search_path')")
+                search_path = cursor.fetchone()[0]
+            finally:
+                cursor.close()
+                dbapi.rollback()
+            _refuse_unbound(search_path)
 
     @event.listens_for(engine.sync_engine, "checkout")
     def _renew_when_heavy(dbapi: Any, entry: ConnectionPoolEntry, proxy: Any) -> None:
@@ -152,10 +203,12 @@ class Reader:
         connection = await asyncpg.connect(
             self.dsn,
             server_settings=_server_settings(self.settings),
-            statement_cache_size=self.settings.statement_cache_size,
+            statement_cache_size=_statement_cache_size(self.settings),
             timeout=self.settings.pool_timeout,
         )
         await _json_codecs(connection)
+        if self.settings.pooled:
+            _refuse_unbound(await connection.fetchval("SELECT current_setting('search_path')"))
         return connection
 
     async def close(self) -> None:
