@@ -231,7 +231,7 @@ async def test_a_running_worker_refreshes_the_pool_when_the_template_changes(
     try:
         await pool_at(driver, 2)
         await add_space(driver, "public", "changed")
-        await pool_at(driver, 2, within=15)  # the fallback poll waits 30 s
+        await pool_at(driver, 2, within=25)  # the fallback poll waits 30 s
         for name, _ in await driver.fetch(POOL):
             assert await spaces(driver, name) == ["changed"]
     finally:
