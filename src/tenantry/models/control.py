@@ -256,14 +256,16 @@ class TenantSchema(Timestamps, ControlPlaneBase):
 class JobKind(StrEnum):
     PROVISION = "provision"
     DROP = "drop"
+    TRAIN = "train"  # a database's recommendation models (`tenantry.data.recommendations`)
 
 
 class Job(ControlPlaneBase):
-    """Durable work for the in-process worker: provisioning or dropping a schema."""
+    """Durable work for the in-process worker: provisioning or dropping a schema, training
+    a database's recommendation models."""
 
     __tablename__ = "jobs"
     __table_args__ = (
-        CheckConstraint("kind IN ('provision', 'drop')", name="kind"),
+        CheckConstraint("kind IN ('provision', 'drop', 'train')", name="kind"),
         Index("ix_jobs_run_after", "run_after"),
     )
 
