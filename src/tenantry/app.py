@@ -29,6 +29,7 @@ from tenantry.data.documents import endpoints as documents_endpoints
 from tenantry.data.interactions import endpoints as interactions_endpoints
 from tenantry.data.pagination import Cursors
 from tenantry.data.ratings import endpoints as ratings_endpoints
+from tenantry.data.recommendations.scenarios import endpoints as scenarios_endpoints
 from tenantry.data.spaces import endpoints as spaces_endpoints
 from tenantry.data.tenant_models import endpoints as tenant_models_endpoints
 from tenantry.db.engine import Lanes, create_engine
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         catalog_endpoints.router,
         ratings_endpoints.router,
         interactions_endpoints.router,
+        scenarios_endpoints.router,
         health.router,
         auth_endpoints.router,
         accounts_endpoints.router,

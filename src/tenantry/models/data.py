@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     Double,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -261,3 +262,33 @@ class InteractionRating(DataPlaneBase):
 
     interaction_type: Mapped[str] = mapped_column(String(64, collation="C"), primary_key=True)
     rating: Mapped[float] = mapped_column(Double)
+
+
+# --- scenarios (tenant revision 0008) -------------------------------------------------------
+
+
+class Scenario(Timestamps, DataPlaneBase):
+    """A named set of business rules for one kind of recommendation (`reco_type`), as the
+    client writes it: `{"scenario_type", "case" | "ab_test" | "condition" | "alias": {…}}`
+    (`tenantry.data.recommendations.scenarios`)."""
+
+    __tablename__ = "scenarios"
+
+    reco_type: Mapped[str] = mapped_column(String(64, collation="C"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64, collation="C"), primary_key=True)
+    scenario: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class DefaultScenario(DataPlaneBase):
+    """The scenario applied to a kind of recommendation when the request names none. A
+    scenario that is the default of its kind cannot be deleted."""
+
+    __tablename__ = "default_scenarios"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["reco_type", "name"], ["scenarios.reco_type", "scenarios.name"], ondelete="RESTRICT"
+        ),
+    )
+
+    reco_type: Mapped[str] = mapped_column(String(64, collation="C"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64, collation="C"))

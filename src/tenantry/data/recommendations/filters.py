@@ -131,7 +131,7 @@ def parse_filters(
     for index, entry in enumerate(raw):
         where = f"{field}.{index}"
         try:
-            parsed.append(_parse_one(entry, where, in_scenario=in_scenario))
+            parsed.append(parse_filter(entry, where, in_scenario=in_scenario))
         except ValueError as error:
             errors[where] = [str(error)]
     if errors:
@@ -139,7 +139,8 @@ def parse_filters(
     return parsed
 
 
-def _parse_one(entry: object, field: str, *, in_scenario: bool) -> Filter:
+def parse_filter(entry: object, field: str, *, in_scenario: bool) -> Filter:
+    """One filter, read; ValueError saying what is wrong with it."""
     if isinstance(entry, str):
         return _parse_text(entry, field, in_scenario=in_scenario)
     if isinstance(entry, Mapping):
