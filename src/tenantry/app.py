@@ -4,6 +4,7 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from functools import partial
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp
@@ -23,12 +24,15 @@ from tenantry.control.auth import endpoints as auth_endpoints
 from tenantry.control.databases import endpoints as databases_endpoints
 from tenantry.control.mail.sender import load_sender
 from tenantry.control.organizations import endpoints as organizations_endpoints
-from tenantry.control.provisioning.worker import Worker
+from tenantry.control.provisioning.worker import JobHandler, Worker
 from tenantry.data.catalog import endpoints as catalog_endpoints
 from tenantry.data.documents import endpoints as documents_endpoints
 from tenantry.data.interactions import endpoints as interactions_endpoints
 from tenantry.data.pagination import Cursors
 from tenantry.data.ratings import endpoints as ratings_endpoints
+from tenantry.data.recommendations import endpoints as recommendations_endpoints
+from tenantry.data.recommendations import training
+from tenantry.data.recommendations.cache import ModelCache
 from tenantry.data.recommendations.scenarios import endpoints as scenarios_endpoints
 from tenantry.data.spaces import endpoints as spaces_endpoints
 from tenantry.data.tenant_models import endpoints as tenant_models_endpoints
@@ -40,6 +44,7 @@ from tenantry.hot import HotReads
 from tenantry.idempotency import add_replay_handler
 from tenantry.logs import configure_logging
 from tenantry.middleware import RequestContextMiddleware
+from tenantry.models.control import JobKind
 from tenantry.routing import body_limits
 
 
@@ -64,6 +69,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             pool_size=settings.warm_pool_size,
             concurrency=settings.worker_concurrency,
             idempotency_retention=settings.idempotency_retention,
+            handlers={JobKind.TRAIN: _training(settings)},
         )
         app.state.worker_task = asyncio.create_task(app.state.worker.run(), name="worker")
     gc.freeze()  # what startup made lives as long as the process: keep it out of collections
@@ -80,6 +86,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await last_used.flush()
         await lanes.dispose()
         await engine.dispose()
+
+
+def _training(settings: Settings) -> JobHandler:
+    run = partial(training.run, precomputed_users=settings.reco_precomputed_users)
+    return JobHandler(run=run, give_up=training.give_up)
 
 
 class Tenantry(FastAPI):
@@ -129,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         refresh_ttl=settings.refresh_token_ttl,
     )
     app.state.cursors = Cursors(settings.secret)
+    app.state.reco_cache = ModelCache(settings.reco_cache_mb * 2**20)
     app.state.mail_sender = load_sender(settings)
     app.state.auth_turns = FairGate(settings.pool_size)
     app.state.auth_cache = AuthCache(
@@ -148,6 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         catalog_endpoints.router,
         ratings_endpoints.router,
         interactions_endpoints.router,
+        recommendations_endpoints.router,
         scenarios_endpoints.router,
         health.router,
         auth_endpoints.router,

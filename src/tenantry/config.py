@@ -185,6 +185,15 @@ class Settings(BaseSettings):
     warm_pool_size: int = Field(
         default=4, ge=0, le=1000, description="Empty schemas kept at head for new databases."
     )
+    reco_cache_mb: int = Field(
+        default=500, ge=1, le=1_000_000, description="Trained models kept in memory, per process."
+    )
+    reco_precomputed_users: int = Field(
+        default=100_000,
+        ge=0,
+        le=100_000_000,
+        description="Users given precomputed recommendations.",
+    )
     idempotency_retention: Seconds = Field(
         default=timedelta(hours=24), description="How long Idempotency-Key answers are kept."
     )

@@ -9,8 +9,9 @@ its database `failed` with the last error as the reason.
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import timedelta
 
 import asyncpg
@@ -34,6 +35,17 @@ Handler = Callable[[asyncpg.Connection, ClaimedJob], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {JobKind.PROVISION: service.provision, JobKind.DROP: service.drop}
 
 
+@dataclass(frozen=True)
+class JobHandler:
+    """A kind of job whose code lives above the control plane (training, in the data plane):
+    `run` manages its own transactions (a long job holds none while it computes) and ends
+    the job itself; `give_up` records the last failure, where that kind shows it, and ends
+    it. The app hands them to the worker."""
+
+    run: Handler
+    give_up: Callable[[asyncpg.Connection, ClaimedJob, str], Awaitable[None]]
+
+
 def _being_cancelled() -> bool:
     """Cancelled mid-query, a worker may see the driver's error instead of the cancel."""
     task = asyncio.current_task()
@@ -50,8 +62,10 @@ class Worker:
         pool_size: int,
         concurrency: int,
         idempotency_retention: timedelta = timedelta(hours=24),
+        handlers: Mapping[str, JobHandler] | None = None,
     ) -> None:
         self.engine = engine
+        self.handlers = dict(handlers or {})
         self.pool_size = pool_size
         self.concurrency = concurrency
         self.idempotency_retention = idempotency_retention
@@ -144,8 +158,12 @@ class Worker:
             return
         started = time.perf_counter()
         try:
-            async with driver.transaction():  # the handler ends the job too
-                await HANDLERS[job.kind](driver, job)
+            handler = self.handlers.get(job.kind)
+            if handler is not None:
+                await handler.run(driver, job)
+            else:
+                async with driver.transaction():  # the handler ends the job too
+                    await HANDLERS[job.kind](driver, job)
         except Exception as error:  # any failure of a step is retried, then reported
             reason = str(error) if isinstance(error, service.ProvisioningError) else repr(error)
             logger.warning("job %s (%s) failed: %s", job.id, job.kind, reason)
@@ -168,8 +186,12 @@ class Worker:
 
     async def _give_up(self, driver: asyncpg.Connection, job: ClaimedJob, reason: str) -> None:
         logger.error("job %s (%s) gave up: %s", job.id, job.kind, reason)
+        handler = self.handlers.get(job.kind)
         async with driver.transaction():
-            await service.give_up(driver, job, reason)
+            if handler is not None:
+                await handler.give_up(driver, job, reason)
+            else:
+                await service.give_up(driver, job, reason)
 
 
 def wake_after_commit(request: Request) -> None:
