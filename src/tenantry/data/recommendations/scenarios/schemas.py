@@ -9,8 +9,19 @@ from tenantry.data.recommendations.reranking import MAX_RULES
 from tenantry.kernel.schemas import Strict
 
 RecoType = Literal[
-    "item_to_items", "profile_to_items", "session_to_items", "profile_to_item_properties"
+    "item_to_items",
+    "item_properties_to_items",
+    "profile_to_items",
+    "profile_to_items_w_ctx_items",
+    "profile_to_item_properties",
+    "session_to_items",
+    "session_to_items_w_ctx_items",
+    "session_to_item_properties",
+    "users_group_to_items",
 ]
+"""The kinds of recommendation, each with its scenarios: the client's documented four
+(item_to_items, profile_to_items, session_to_items, profile_to_item_properties) and those
+of its other recommendation calls."""
 SCENARIO_NAME = r"^[A-Za-z0-9_-]{1,64}$"
 MAX_AMOUNT = 64
 ScenarioName = Annotated[str, StringConstraints(pattern=SCENARIO_NAME)]
@@ -28,7 +39,7 @@ class Case(Strict):
     )
     reranking: list[Any] | None = Field(default=None, max_length=MAX_RULES)
     exclude_rated_items: bool | None = Field(
-        default=None, description="For profile_to_items and session_to_items only."
+        default=None, description="For the profile_to_items and session_to_items kinds."
     )
     amt: int | None = Field(default=None, ge=1, le=MAX_AMOUNT, description="How many items.")
     algorithms: str | None = Field(

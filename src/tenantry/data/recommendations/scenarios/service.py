@@ -3,7 +3,8 @@ written), reading them, and resolving the one a recommendation request names, or
 default, to the business rules of a case. Services never commit.
 
 - A `case` holds rules: item-property filters (at most 10; `empty` and `ftsearch` too),
-  reranking rules, `exclude_rated_items` (profile_to_items and session_to_items only) and
+  reranking rules, `exclude_rated_items` (the profile_to_items and session_to_items kinds,
+  with context items or without) and
   `amt` (at most 64). `algorithms` and `candidates_preselection` are kept and shown, with a
   warning: this server has one way to recommend.
 - An `ab_test` sends half the subjects (the request's user, or its session) to
@@ -50,8 +51,13 @@ from tenantry.db.sessions import TenantSession
 from tenantry.errors import Conflict, NotFound, field_errors
 from tenantry.models.data import Interaction, Rating
 
-EXCLUDES_RATED = {"profile_to_items", "session_to_items"}
-OF_A_USER = {"profile_to_items", "profile_to_item_properties"}
+EXCLUDES_RATED = {  # the kinds whose requests may exclude what was rated
+    "profile_to_items",
+    "profile_to_items_w_ctx_items",
+    "session_to_items",
+    "session_to_items_w_ctx_items",
+}
+OF_A_USER = {"profile_to_items", "profile_to_items_w_ctx_items", "profile_to_item_properties"}
 CONDITIONS = {  # the kinds of recommendation each condition type applies to
     "user_function": OF_A_USER,
     "user_property": OF_A_USER,
@@ -85,7 +91,11 @@ class DefaultScenarioNotFound(NotFound):
 
 
 class ScenarioInUse(Conflict):
+    """409; `WrongData` to the client, whose `DuplicatedError` would call it duplicated."""
+
     code = "SCENARIO_IN_USE"
+    error_code = 40
+    error_name = "WrongData"
     default_detail = "Another scenario names this one, or it is the default of its kind."
 
 
@@ -160,7 +170,7 @@ async def _case(
     session: TenantSession, reco_type: str, case: Case
 ) -> tuple[dict[str, Any], list[str]]:
     if case.exclude_rated_items is not None and reco_type not in EXCLUDES_RATED:
-        kinds = " and ".join(sorted(EXCLUDES_RATED))
+        kinds = ", ".join(sorted(EXCLUDES_RATED))
         raise invalid({"scenario.case.exclude_rated_items": [f"For {kinds} only."]})
     field = "scenario.case"
     filters = parse_filters(case.filters, field=f"{field}.filters", in_scenario=True)
