@@ -76,6 +76,12 @@ COUNTED: dict[str, Table] = {
     "n_interactions": Interaction.__table__,  # type: ignore[dict-item]
 }
 KEPT_ONLY = ("algorithms", "candidates_preselection")
+REFERENCES = {  # the members of each scenario type that name other scenarios
+    "case": (),
+    "ab_test": ("scenario_a", "scenario_b"),
+    "condition": ("then", "else"),
+    "alias": ("to",),
+}
 
 
 class ScenarioNotFound(NotFound):
@@ -108,9 +114,7 @@ def _missing(reco_type: str, name: str) -> ScenarioNotFound:
 def references(scenario: Mapping[str, Any]) -> list[str]:
     """The names a stored scenario points to."""
     kind = scenario["scenario_type"]
-    body = scenario.get(kind) or {}
-    fields = {"ab_test": ("scenario_a", "scenario_b"), "condition": ("then", "else")}
-    return [body[field] for field in fields.get(kind, ("to",) if kind == "alias" else ())]
+    return [scenario[kind][field] for field in REFERENCES[kind]]
 
 
 # --- writes --------------------------------------------------------------------------------
