@@ -9,7 +9,7 @@ from functools import partial
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from tenantry import __version__, health
+from tenantry import __version__, health, scrape
 from tenantry.admin import UPLOAD_PATH as ADMIN_UPLOAD_PATH
 from tenantry.admin import add_admin
 from tenantry.auth import tokens
@@ -43,6 +43,7 @@ from tenantry.fair import FairGate
 from tenantry.hot import HotReads
 from tenantry.idempotency import add_replay_handler
 from tenantry.logs import configure_logging
+from tenantry.metrics import Metrics
 from tenantry.middleware import RequestContextMiddleware
 from tenantry.models.control import JobKind
 from tenantry.routing import body_limits
@@ -62,6 +63,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         asyncio.create_task(listener.run(), name="auth-notices"),
         asyncio.create_task(last_used.run(), name="last-used"),
     ]
+    if app.state.metrics is not None:
+        sampling = scrape.sample_pools_every(app.state.metrics, engine, lanes)
+        tasks.append(asyncio.create_task(sampling, name="metrics-pools"))
     app.state.worker = app.state.worker_task = None
     if settings.worker:
         app.state.worker = Worker(
@@ -70,6 +74,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             concurrency=settings.worker_concurrency,
             idempotency_retention=settings.idempotency_retention,
             handlers={JobKind.TRAIN: _training(settings)},
+            metrics=app.state.metrics,
         )
         app.state.worker_task = asyncio.create_task(app.state.worker.run(), name="worker")
     gc.freeze()  # what startup made lives as long as the process: keep it out of collections
@@ -108,6 +113,7 @@ class Tenantry(FastAPI):
             max_body_bytes=settings.max_body_bytes,
             body_timeout=settings.body_timeout,
             trusted_hosts=settings.trusted_hosts,
+            metrics=self.state.metrics,
             larger_bodies=[
                 *body_limits(self.routes, settings),
                 (ADMIN_UPLOAD_PATH, settings.max_image_bytes + 64 * 1024),  # the form's fields
@@ -133,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         },
     )
     app.state.settings = settings
+    app.state.metrics = Metrics(databases=settings.metrics_databases) if settings.metrics else None
     app.state.tokens = TokenService(
         settings.secret,
         [old.get_secret_value() for old in settings.previous_secret_keys],
@@ -163,6 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         recommendations_endpoints.router,
         scenarios_endpoints.router,
         health.router,
+        scrape.router,
         auth_endpoints.router,
         accounts_endpoints.router,
         organizations_endpoints.router,

@@ -23,6 +23,7 @@ from tenantry.control.provisioning import repository, service
 from tenantry.control.provisioning.repository import CHANNEL, ClaimedJob
 from tenantry.db.migrate import RECYCLE_AFTER, driver_connection
 from tenantry.db.sessions import after_commit
+from tenantry.metrics import Metrics
 from tenantry.models.control import JobKind
 
 logger = logging.getLogger("tenantry.worker")
@@ -63,8 +64,10 @@ class Worker:
         concurrency: int,
         idempotency_retention: timedelta = timedelta(hours=24),
         handlers: Mapping[str, JobHandler] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.engine = engine
+        self.metrics = metrics
         self.handlers = dict(handlers or {})
         self.pool_size = pool_size
         self.concurrency = concurrency
@@ -167,6 +170,7 @@ class Worker:
         except Exception as error:  # any failure of a step is retried, then reported
             reason = str(error) if isinstance(error, service.ProvisioningError) else repr(error)
             logger.warning("job %s (%s) failed: %s", job.id, job.kind, reason)
+            self._timed(job, "failed", started)
             if job.attempts >= self.max_attempts:
                 await self._give_up(driver, job, reason)
             else:
@@ -175,6 +179,7 @@ class Worker:
                         driver, job.id, reason, self.backoff(job.attempts)
                     )
         else:
+            self._timed(job, "done", started)
             fields = {
                 "job_id": job.id,
                 "kind": job.kind,
@@ -183,6 +188,10 @@ class Worker:
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
             }
             logger.info("job done", extra={"fields": fields})
+
+    def _timed(self, job: ClaimedJob, outcome: str, started: float) -> None:
+        if self.metrics is not None:
+            self.metrics.job(job.kind, outcome, time.perf_counter() - started)
 
     async def _give_up(self, driver: asyncpg.Connection, job: ClaimedJob, reason: str) -> None:
         logger.error("job %s (%s) gave up: %s", job.id, job.kind, reason)
