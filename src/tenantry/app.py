@@ -20,6 +20,7 @@ from tenantry.auth.tokens import TokenService
 from tenantry.config import Settings, get_settings
 from tenantry.control.accounts import endpoints as accounts_endpoints
 from tenantry.control.api_keys import endpoints as api_keys_endpoints
+from tenantry.control.audit import endpoints as audit_endpoints
 from tenantry.control.auth import endpoints as auth_endpoints
 from tenantry.control.databases import endpoints as databases_endpoints
 from tenantry.control.mail.sender import load_sender
@@ -73,6 +74,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             pool_size=settings.warm_pool_size,
             concurrency=settings.worker_concurrency,
             idempotency_retention=settings.idempotency_retention,
+            audit_retention=settings.audit_retention,
             handlers={JobKind.TRAIN: _training(settings)},
             metrics=app.state.metrics,
         )
@@ -176,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         organizations_endpoints.router,
         api_keys_endpoints.router,
         databases_endpoints.router,
+        audit_endpoints.router,
     ):
         app.include_router(router)
         document_rate_limit(router.routes)

@@ -63,6 +63,7 @@ class Worker:
         pool_size: int,
         concurrency: int,
         idempotency_retention: timedelta = timedelta(hours=24),
+        audit_retention: timedelta = timedelta(days=365),
         handlers: Mapping[str, JobHandler] | None = None,
         metrics: Metrics | None = None,
     ) -> None:
@@ -72,6 +73,7 @@ class Worker:
         self.pool_size = pool_size
         self.concurrency = concurrency
         self.idempotency_retention = idempotency_retention
+        self.audit_retention = audit_retention
         self._wake = asyncio.Event()
         self._expired_at = 0.0
 
@@ -124,14 +126,18 @@ class Worker:
                 await connection.invalidate()
 
     async def _expire_idempotency(self, connection: AsyncConnection) -> None:
-        """Forget old Idempotency-Key answers, at most once per EXPIRY_INTERVAL."""
+        """Forget old Idempotency-Key answers and audit events older than their
+        retention, at most once per EXPIRY_INTERVAL."""
         if time.monotonic() - self._expired_at < EXPIRY_INTERVAL:
             return
         self._expired_at = time.monotonic()
         async with connection.begin():
             gone = await idempotency.expire(connection, self.idempotency_retention)
+            events = await repository.expire_audit_events(connection, self.audit_retention)
         if gone:
             logger.info("idempotency records expired", extra={"fields": {"count": gone}})
+        if events:
+            logger.info("audit events expired", extra={"fields": {"count": events}})
 
     async def _sleep(self, connection: AsyncConnection) -> None:
         # Cleared before the query: a notice arriving while it runs still wakes the loop.
