@@ -76,6 +76,7 @@ DURATIONS = [
     "login_window",
     "admin_session_idle",
     "idempotency_retention",
+    "audit_retention",
 ]
 
 

@@ -9,7 +9,7 @@ from functools import partial
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from tenantry import __version__, health
+from tenantry import __version__, health, scrape
 from tenantry.admin import UPLOAD_PATH as ADMIN_UPLOAD_PATH
 from tenantry.admin import add_admin
 from tenantry.auth import tokens
@@ -20,17 +20,22 @@ from tenantry.auth.tokens import TokenService
 from tenantry.config import Settings, get_settings
 from tenantry.control.accounts import endpoints as accounts_endpoints
 from tenantry.control.api_keys import endpoints as api_keys_endpoints
+from tenantry.control.audit import endpoints as audit_endpoints
 from tenantry.control.auth import endpoints as auth_endpoints
 from tenantry.control.databases import endpoints as databases_endpoints
 from tenantry.control.mail.sender import load_sender
 from tenantry.control.organizations import endpoints as organizations_endpoints
-from tenantry.control.provisioning.worker import Worker
+from tenantry.control.provisioning.worker import JobHandler, Worker
 from tenantry.data.catalog import endpoints as catalog_endpoints
 from tenantry.data.documents import endpoints as documents_endpoints
 from tenantry.data.interactions import endpoints as interactions_endpoints
 from tenantry.data.interactions import logins as frontend_logins
 from tenantry.data.pagination import Cursors
 from tenantry.data.ratings import endpoints as ratings_endpoints
+from tenantry.data.recommendations import endpoints as recommendations_endpoints
+from tenantry.data.recommendations import training
+from tenantry.data.recommendations.cache import ModelCache
+from tenantry.data.recommendations.scenarios import endpoints as scenarios_endpoints
 from tenantry.data.spaces import endpoints as spaces_endpoints
 from tenantry.data.tenant_models import endpoints as tenant_models_endpoints
 from tenantry.db.engine import Lanes, create_engine
@@ -40,7 +45,9 @@ from tenantry.fair import FairGate
 from tenantry.hot import HotReads
 from tenantry.idempotency import add_replay_handler
 from tenantry.logs import configure_logging
+from tenantry.metrics import Metrics
 from tenantry.middleware import RequestContextMiddleware
+from tenantry.models.control import JobKind
 from tenantry.routing import body_limits
 
 
@@ -60,6 +67,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         asyncio.create_task(listener.run(), name="auth-notices"),
         asyncio.create_task(last_used.run(), name="last-used"),
     ]
+    if app.state.metrics is not None:
+        sampling = scrape.sample_pools_every(app.state.metrics, engine, lanes)
+        tasks.append(asyncio.create_task(sampling, name="metrics-pools"))
     app.state.worker = app.state.worker_task = None
     worker_engine = create_engine(direct) if settings.pooled else engine
     if settings.worker:
@@ -68,6 +78,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             pool_size=settings.warm_pool_size,
             concurrency=settings.worker_concurrency,
             idempotency_retention=settings.idempotency_retention,
+            audit_retention=settings.audit_retention,
+            handlers={JobKind.TRAIN: _training(settings)},
+            metrics=app.state.metrics,
         )
         app.state.worker_task = asyncio.create_task(app.state.worker.run(), name="worker")
     gc.freeze()  # what startup made lives as long as the process: keep it out of collections
@@ -87,6 +100,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await engine.dispose()
 
 
+def _training(settings: Settings) -> JobHandler:
+    run = partial(training.run, precomputed_users=settings.reco_precomputed_users)
+    return JobHandler(run=run, give_up=training.give_up)
+
+
 class Tenantry(FastAPI):
     """The application, with two layers around the framework's own: the request's
     context (its id, size limit, log line and last line of defence), then the hot reads,
@@ -102,6 +120,7 @@ class Tenantry(FastAPI):
             max_body_bytes=settings.max_body_bytes,
             body_timeout=settings.body_timeout,
             trusted_hosts=settings.trusted_hosts,
+            metrics=self.state.metrics,
             larger_bodies=[
                 *body_limits(self.routes, settings),
                 (ADMIN_UPLOAD_PATH, settings.max_image_bytes + 64 * 1024),  # the form's fields
@@ -127,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         },
     )
     app.state.settings = settings
+    app.state.metrics = Metrics(databases=settings.metrics_databases) if settings.metrics else None
     app.state.tokens = TokenService(
         settings.secret,
         [old.get_secret_value() for old in settings.previous_secret_keys],
@@ -134,6 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         refresh_ttl=settings.refresh_token_ttl,
     )
     app.state.cursors = Cursors(settings.secret)
+    app.state.reco_cache = ModelCache(settings.reco_cache_mb * 2**20)
     app.state.mail_sender = load_sender(settings)
     app.state.auth_turns = FairGate(settings.pool_size)
     app.state.auth_cache = AuthCache(
@@ -153,12 +174,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         catalog_endpoints.router,
         ratings_endpoints.router,
         interactions_endpoints.router,
+        recommendations_endpoints.router,
+        scenarios_endpoints.router,
         health.router,
+        scrape.router,
         auth_endpoints.router,
         accounts_endpoints.router,
         organizations_endpoints.router,
         api_keys_endpoints.router,
         databases_endpoints.router,
+        audit_endpoints.router,
     ):
         app.include_router(router)
         document_rate_limit(router.routes)

@@ -192,6 +192,15 @@ class Settings(BaseSettings):
     warm_pool_size: int = Field(
         default=4, ge=0, le=1000, description="Empty schemas kept at head for new databases."
     )
+    reco_cache_mb: int = Field(
+        default=500, ge=1, le=1_000_000, description="Trained models kept in memory, per process."
+    )
+    reco_precomputed_users: int = Field(
+        default=100_000,
+        ge=0,
+        le=100_000_000,
+        description="Users given precomputed recommendations.",
+    )
     idempotency_retention: Seconds = Field(
         default=timedelta(hours=24), description="How long Idempotency-Key answers are kept."
     )
@@ -200,6 +209,30 @@ class Settings(BaseSettings):
     )
     migrate_concurrency: int = Field(
         default=4, ge=1, le=64, description="Connections `tenantry migrate` uses at once."
+    )
+
+    metrics: bool = Field(
+        default=True,
+        description="Count requests, refusals, jobs and connections for `GET /metrics` "
+        "(off: not counted, and `/metrics` is 404).",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="`GET /metrics` requires `Authorization: Bearer <this>`; unset: it "
+        "answers only clients on this machine (a loopback address).",
+    )
+    metrics_databases: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Database ids (comma-separated) whose requests the metrics count "
+        "under their own id; every other database's are counted as `other`.",
+    )
+    audit: bool = Field(
+        default=True,
+        description="Write the audit trail of control-plane changes (off only to measure "
+        "what it costs).",
+    )
+    audit_retention: Seconds = Field(
+        default=timedelta(days=365), description="How long the audit trail keeps an event."
     )
 
     telemetry: bool = Field(
@@ -231,6 +264,13 @@ class Settings(BaseSettings):
         if isinstance(hosts, str):
             return [host.strip().lower() for host in hosts.split(",") if host.strip()]
         return hosts
+
+    @field_validator("metrics_databases", mode="before")
+    @classmethod
+    def _database_ids(cls, ids: object) -> object:
+        if isinstance(ids, str):
+            return [each.strip() for each in ids.split(",") if each.strip()]
+        return ids
 
     @field_validator("redis_url")
     @classmethod

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from tenantry.context import current_request
+from tenantry.metrics import Metrics
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -382,6 +383,9 @@ def allowed_methods(request: Request) -> list[str]:
 
 async def _handle(request: Request, exc: Exception) -> JSONResponse:
     problem = as_problem(exc)
+    metrics: Metrics | None = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.refused(problem.status, problem.code)
     if problem.status == 405:
         problem.headers["Allow"] = ", ".join(allowed_methods(request))
     return problem_response(problem)

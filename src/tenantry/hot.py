@@ -86,6 +86,7 @@ class HotReads:
                     response = await _answer(hot, request, match.groupdict())
                     if response is not None:
                         hot.served += 1
+                        scope["route"] = hot.route  # for the metrics, as the router sets it
                         await response(scope, receive, send)
                         return
                     break

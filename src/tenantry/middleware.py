@@ -26,6 +26,7 @@ from tenantry.errors import (
     problem_response,
 )
 from tenantry.kernel.rate_limits import Usage
+from tenantry.metrics import Metrics
 
 logger = logging.getLogger("tenantry.request")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -80,8 +81,10 @@ class RequestContextMiddleware:
         larger_bodies: Sequence[tuple[re.Pattern[str], int]] = (),
         body_timeout: float = 60.0,
         trusted_hosts: Collection[str] = (),
+        metrics: Metrics | None = None,
     ) -> None:
         self.app = app
+        self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.larger_bodies = larger_bodies
         self.body_timeout = body_timeout
@@ -159,10 +162,24 @@ class RequestContextMiddleware:
             if not response_started:
                 await problem_response(problem)(scope, receive, send_with_id)
         finally:
-            duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            elapsed = time.perf_counter() - started
+            if self.metrics is not None:
+                self.metrics.request(info.method, _route(scope), status, info.database_id, elapsed)
+            duration_ms = round(elapsed * 1000, 3)
             fields = {**_fields(info), "status": status, "duration_ms": duration_ms}
             logger.info("request", extra={"fields": fields})
             leave_request(token)
+
+
+def _route(scope: Scope) -> str | None:
+    """The template of the route that answered (as declared: `/v1/spaces/{space_id}`),
+    under the path of the application it is mounted in, if any; None when none did."""
+    route = scope.get("route")
+    if route is None:
+        return None
+    path: str = route.path
+    mounted = scope.get("root_path")
+    return mounted + path if mounted else path
 
 
 def _secure(headers: MutableHeaders, trusted_hosts: frozenset[str]) -> None:

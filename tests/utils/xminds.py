@@ -562,7 +562,7 @@ AREAS = {
         "unset_default_scenario",
     ],
 }
-OUT_OF_SCOPE = {"recommendations", "background tasks and training", "scenarios"}
+OUT_OF_SCOPE = {"recommendations", "background tasks and training"}
 IN_SCOPE = [m for area, methods in AREAS.items() if area not in OUT_OF_SCOPE for m in methods]
 """The methods tests/compat must call: every one outside issue 19's (the client-side ones
 included)."""

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tenantry.admin.sessions import AdminIdentity, current_admin
+from tenantry.audit import watch
 from tenantry.db.base import TEMPLATE_SCHEMA
 from tenantry.db.engine import Lanes
 from tenantry.db.sessions import bind_schema
@@ -72,11 +73,14 @@ class ControlSessions(BoundSessions):
 
     @asynccontextmanager
     async def __call__(self, **options: Any) -> AsyncIterator[AsyncSession]:
-        if current_admin() is None:
+        admin = current_admin()
+        if admin is None:
             raise NotLoggedIn("no admin session is current")
         engine: AsyncEngine = self.app.state.engine
         async with engine.connect() as connection:
             session = AsyncSession(bind=connection, **(self.options | options))
+            if self.app.state.settings.audit:
+                watch(session, admin.actor)
             try:
                 yield session
             finally:

@@ -9,6 +9,7 @@ refused with 403 before anything runs.
 """
 
 import hmac
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
@@ -39,6 +40,8 @@ class AdminSessionMiddleware:
             await self.app(scope, receive, send)
             return
         identity = await self._identity(Request(scope))
+        if identity is not None and (client := scope.get("client")):
+            identity = replace(identity, address=client[0])
         scope.setdefault("state", {})["admin"] = identity
         if scope["method"] not in SAFE_METHODS:
             try:

@@ -13,6 +13,7 @@ from wtforms import Form, PasswordField, SelectField, StringField, validators
 
 from tenantry.admin import sessions
 from tenantry.admin.sessions import AdminIdentity, current_admin
+from tenantry.audit import watch
 from tenantry.auth.context import AuthContext
 from tenantry.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from tenantry.auth.tokens import utcnow
@@ -23,7 +24,7 @@ from tenantry.db.sessions import ControlSession, detached_session
 from tenantry.errors import TenantryError
 from tenantry.kernel.enums import DatabaseStatus, Role
 from tenantry.kernel.id_types import parse as parse_id_type
-from tenantry.models.control import Account, Database, TenantSchema
+from tenantry.models.control import Account, AuditEvent, Database, TenantSchema
 
 KEY_ROLES = [Role.FRONTEND, Role.BACKEND, Role.MANAGER, Role.ROOT]
 
@@ -203,6 +204,8 @@ class AccountPages(BaseView):
         except ValueError as error:
             raise HTTPException(400, "Unknown role.") from error
         async with detached_session(request.app.state.tenantry.state.engine) as session:
+            if request.app.state.tenantry.state.settings.audit:
+                watch(session, admin.actor)
             try:
                 key, secret = await api_keys.create(
                     session, caller(admin), name=name, role=role, expires_at=None, now=utcnow()
@@ -222,6 +225,8 @@ class AccountPages(BaseView):
             raise HTTPException(403, "Only root and managers manage API keys.")
         key_id = str((await request.form()).get("key_id", ""))
         async with detached_session(request.app.state.tenantry.state.engine) as session:
+            if request.app.state.tenantry.state.settings.audit:
+                watch(session, admin.actor)
             try:
                 await api_keys.revoke(session, caller(admin), key_id[:64], utcnow())
             except TenantryError as error:
@@ -247,4 +252,41 @@ class AccountPages(BaseView):
         return RedirectResponse(request.url_for("admin:index"), status_code=302)
 
 
-ORGANIZATION_VIEWS: list[type[ModelView]] = [DatabaseView, AccountView]
+class AuditView(OrganizationView, model=AuditEvent):
+    """The organization's audit trail, read-only: newest first."""
+
+    name = "Audit event"
+    name_plural = "Audit trail"
+    icon = "fa-solid fa-clipboard-list"
+    can_create = False
+    can_edit = False
+    can_delete = False
+    column_list = [
+        AuditEvent.created_at,
+        AuditEvent.action,
+        AuditEvent.actor_account_id,
+        AuditEvent.actor_api_key_id,
+        AuditEvent.channel,
+        AuditEvent.address,
+        AuditEvent.target_id,
+    ]
+    column_details_list = [
+        AuditEvent.id,
+        AuditEvent.created_at,
+        AuditEvent.action,
+        AuditEvent.actor_account_id,
+        AuditEvent.actor_api_key_id,
+        AuditEvent.channel,
+        AuditEvent.address,
+        AuditEvent.target_type,
+        AuditEvent.target_id,
+        AuditEvent.database_id,
+        AuditEvent.before,
+        AuditEvent.after,
+    ]
+    column_searchable_list = [AuditEvent.action]
+    column_sortable_list = [AuditEvent.created_at, AuditEvent.action]
+    column_default_sort = [(AuditEvent.id, True)]
+
+
+ORGANIZATION_VIEWS: list[type[ModelView]] = [DatabaseView, AccountView, AuditView]

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tenantry.audit import Actor
 from tenantry.auth.context import DatabaseRef
 from tenantry.config import Settings
 from tenantry.db.migrate import head
@@ -40,6 +41,12 @@ class AdminIdentity:
     role: Role
     is_operator: bool
     database: DatabaseRef
+    address: str | None = None  # the client's, for the audit trail
+
+    @property
+    def actor(self) -> Actor:
+        """The admin as the audit trail names it."""
+        return Actor("admin", org_id=self.org_id, account_id=self.account_id, address=self.address)
 
     @property
     def writes_data(self) -> bool:

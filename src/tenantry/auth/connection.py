@@ -12,7 +12,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tenantry.auth.context import Caller
+from tenantry.audit import Actor, watch
+from tenantry.auth.context import AuthContext, Caller
 from tenantry.db.engine import Lanes
 from tenantry.db.sessions import ControlSession, control_session, request_transaction
 
@@ -31,8 +32,24 @@ async def _request_connection(request: Request, caller: Caller) -> AsyncIterator
 RequestConnection = Annotated[AsyncConnection, Depends(_request_connection, scope="function")]
 
 
-async def _control_session(connection: RequestConnection) -> AsyncIterator[ControlSession]:
+def actor(request: Request, caller: AuthContext, channel: str = "api") -> Actor:
+    """`caller` as the audit trail names it: the account behind it, its key, its address."""
+    return Actor(
+        channel=channel,
+        org_id=caller.org_id,
+        account_id=caller.acting_account_id,
+        api_key_id=caller.api_key_id,
+        address=request.client.host if request.client else None,
+    )
+
+
+async def _control_session(
+    connection: RequestConnection, caller: Caller, request: Request
+) -> AsyncIterator[ControlSession]:
+    """The request's control-plane session: its changes are audited as the caller's."""
     async with control_session(connection) as session:
+        if request.app.state.settings.audit:
+            watch(session, actor(request, caller))
         yield session
 
 

@@ -3,9 +3,10 @@
 from typing import Annotated
 
 import typer
-from sqlalchemy import update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tenantry import audit
 from tenantry.cli.common import DataDir, console, reachable_database, settings_from, with_engine
 from tenantry.db.sessions import detached_session
 from tenantry.models.control import Account
@@ -18,10 +19,12 @@ Email = Annotated[str, typer.Argument(help="The account's email.")]
 def _set(email: str, value: bool, data_dir: DataDir) -> None:
     async def change(engine: AsyncEngine) -> int:
         async with detached_session(engine) as session:
-            result = await session.execute(
-                update(Account).where(Account.email == email.lower()).values(is_operator=value)
-            )
-            return int(result.rowcount)  # type: ignore[attr-defined]
+            audit.watch(session, audit.CLI)  # operator.granted or .revoked
+            account = await session.scalar(select(Account).where(Account.email == email.lower()))
+            if account is None:
+                return 0
+            account.is_operator = value
+            return 1
 
     with reachable_database(settings_from(data_dir=data_dir)) as ready:
         changed = with_engine(ready, change)

@@ -3,7 +3,9 @@
 import fcntl
 import os
 import resource
+import shutil
 import signal
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +17,7 @@ import uvicorn
 
 from tenantry.cli.common import DataDir, console, reachable_database, settings_from, with_engine
 from tenantry.cli.migrate import migrate_everything
+from tenantry.config import Settings
 from tenantry.db.migrate import upgrade_all
 from tenantry.protocol import protocol
 
@@ -36,6 +39,31 @@ def _exclusive(data_dir: Path) -> Iterator[None]:
 @contextmanager
 def _no_lock() -> Iterator[None]:
     yield
+
+
+METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@contextmanager
+def _shared_metrics(workers: int) -> Iterator[None]:
+    """Several workers write their metrics to files in one folder, which a scrape adds up
+    (the Prometheus client's multiprocess mode): a folder of this run's, or the one
+    PROMETHEUS_MULTIPROC_DIR names, emptied first (what a previous run left is not this
+    run's). One worker keeps them in memory."""
+    if workers == 1 and METRICS_DIR not in os.environ:
+        yield
+        return
+    given = os.environ.get(METRICS_DIR)
+    folder = Path(given) if given else Path(tempfile.mkdtemp(prefix="tenantry-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ[METRICS_DIR] = str(folder)
+    try:
+        yield
+    finally:
+        if not given:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _fit_open_files(max_connections: int) -> None:
@@ -83,16 +111,19 @@ def serve(
         # that the embedded PostgreSQL is stopped on the way out.
         signal.signal(signal.SIGTERM, _exit_on_signal)
         _fit_open_files(ready.max_connections)
-        uvicorn.run(
-            "tenantry.app:create_app",
-            factory=True,
-            host=ready.host,
-            port=ready.port,
-            workers=ready.workers,
-            log_config=None,
-            access_log=False,
-            server_header=False,
-            http=protocol(
-                header_timeout=ready.header_timeout, max_connections=ready.max_connections
-            ),
-        )
+        with _shared_metrics(ready.workers):
+            _run(ready)
+
+
+def _run(ready: Settings) -> None:
+    uvicorn.run(
+        "tenantry.app:create_app",
+        factory=True,
+        host=ready.host,
+        port=ready.port,
+        workers=ready.workers,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        http=protocol(header_timeout=ready.header_timeout, max_connections=ready.max_connections),
+    )

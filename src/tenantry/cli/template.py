@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tenantry import audit
 from tenantry.cli.common import DataDir, console, reachable_database, settings_from, with_engine
 from tenantry.data import template
 from tenantry.db.base import TEMPLATE_SCHEMA
@@ -35,7 +36,9 @@ def template_load(
         async def load(engine: AsyncEngine) -> dict[str, int]:
             await upgrade_all(engine)
             async with tenant_session(engine, TEMPLATE_SCHEMA) as session:
-                return await template.load(session, document)
+                counts = await template.load(session, document)
+                await audit.record(session, "template.loaded", after={"rows": counts})
+                return counts
 
         try:
             counts = with_engine(ready, load)

@@ -168,6 +168,16 @@ class Reader:
         self.idle: list[asyncpg.Connection | None] = [None] * settings.lane_readers
         self.uses = 0
 
+    @property
+    def in_use(self) -> int:
+        """Connections lent out now."""
+        return self.settings.lane_readers - len(self.idle)
+
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for a connection."""
+        return len(self.turns._waiters or ())
+
     async def fetch(self, statement: str, *args: Any) -> list[Any]:
         rows: list[Any] = await self.run(lambda connection: connection.fetch(statement, *args))
         return rows

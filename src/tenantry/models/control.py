@@ -256,14 +256,16 @@ class TenantSchema(Timestamps, ControlPlaneBase):
 class JobKind(StrEnum):
     PROVISION = "provision"
     DROP = "drop"
+    TRAIN = "train"  # a database's recommendation models (`tenantry.data.recommendations`)
 
 
 class Job(ControlPlaneBase):
-    """Durable work for the in-process worker: provisioning or dropping a schema."""
+    """Durable work for the in-process worker: provisioning or dropping a schema, training
+    a database's recommendation models."""
 
     __tablename__ = "jobs"
     __table_args__ = (
-        CheckConstraint("kind IN ('provision', 'drop')", name="kind"),
+        CheckConstraint("kind IN ('provision', 'drop', 'train')", name="kind"),
         Index("ix_jobs_run_after", "run_after"),
     )
 
@@ -313,3 +315,29 @@ class AdminSession(ControlPlaneBase):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEvent(ControlPlaneBase):
+    """One change of the control plane (or a login, a refused login), written in the
+    change's own transaction: who (an account or key id, never a secret), from where, what
+    (the columns before and after; of a `*_hash` only that it changed). Control migration 0015."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_org_id_id", "org_id", "id"),
+        Index("ix_audit_events_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    org_id: Mapped[str | None] = mapped_column(String(22))  # no key: outlives its organization
+    actor_account_id: Mapped[str | None] = mapped_column(String(22))
+    actor_api_key_id: Mapped[str | None] = mapped_column(String(22))
+    channel: Mapped[str] = mapped_column(String(16))  # api, admin, cli
+    address: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str | None] = mapped_column(String(32))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    database_id: Mapped[str | None] = mapped_column(String(22))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)

@@ -1,13 +1,16 @@
 """Data-plane tables: the same set in every database's schema and in the template."""
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    DateTime,
     Double,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -17,7 +20,7 @@ from sqlalchemy import (
     Uuid,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.db.base import KEPT_BY_TRIGGERS, DataPlaneBase, Timestamps
@@ -195,3 +198,97 @@ class ResolvedSession(DataPlaneBase):
     user_id: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
     session_id: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
     timestamp: Mapped[float] = mapped_column(Double)
+
+
+# --- recommendations (tenant revision 0007) ------------------------------------------------
+
+
+class RecoModel(DataPlaneBase):
+    """A trained model of one kind (`als`, `popularity`): its artefact and which training
+    made it. All kinds of one training share its `version`; `data_count` is how many
+    ratings and interactions it read (the rule that queues the next training compares)."""
+
+    __tablename__ = "reco_models"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    algorithm: Mapped[str] = mapped_column(String(64))
+    trained_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    data_count: Mapped[int] = mapped_column(BigInteger)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
+    artefact: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RecoTask(DataPlaneBase):
+    """A background task of the Crossing Minds API (`ml_model_retrain`, …). At most one of
+    a name waits or runs at a time."""
+
+    __tablename__ = "reco_tasks"
+    __table_args__ = (
+        Index(None, "name", "start_time"),
+        Index(
+            "ix_reco_tasks_waiting",
+            "name",
+            unique=True,
+            postgresql_where=text("status IN ('REQUEST_SENT', 'RUNNING')"),
+        ),
+    )
+
+    task_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, server_default=NEW_UUID)
+    name: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(24))
+    progress: Mapped[str] = mapped_column(Text, server_default=text("''"))
+    start_time: Mapped[float] = mapped_column(Double)
+    end_time: Mapped[float | None] = mapped_column(Double)
+
+
+class RecoPrecomputed(DataPlaneBase):
+    """The recommendations of an item (`subject_kind` `item`) or a user (`user`), in order,
+    as made by the training of `version`."""
+
+    __tablename__ = "reco_precomputed"
+
+    subject_kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    subject: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    items: Mapped[list[bytes]] = mapped_column(ARRAY(LargeBinary))
+
+
+class InteractionRating(DataPlaneBase):
+    """The rating an interaction type implies in this database, where it is not the
+    default's (`tenantry.data.recommendations.training.DEFAULT_RATINGS`)."""
+
+    __tablename__ = "interaction_ratings"
+
+    interaction_type: Mapped[str] = mapped_column(String(64, collation="C"), primary_key=True)
+    rating: Mapped[float] = mapped_column(Double)
+
+
+# --- scenarios (tenant revision 0008) -------------------------------------------------------
+
+
+class Scenario(Timestamps, DataPlaneBase):
+    """A named set of business rules for one kind of recommendation (`reco_type`), as the
+    client writes it: `{"scenario_type", "case" | "ab_test" | "condition" | "alias": {…}}`
+    (`tenantry.data.recommendations.scenarios`)."""
+
+    __tablename__ = "scenarios"
+
+    reco_type: Mapped[str] = mapped_column(String(64, collation="C"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64, collation="C"), primary_key=True)
+    scenario: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class DefaultScenario(DataPlaneBase):
+    """The scenario applied to a kind of recommendation when the request names none. A
+    scenario that is the default of its kind cannot be deleted."""
+
+    __tablename__ = "default_scenarios"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["reco_type", "name"], ["scenarios.reco_type", "scenarios.name"], ondelete="RESTRICT"
+        ),
+    )
+
+    reco_type: Mapped[str] = mapped_column(String(64, collation="C"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64, collation="C"))

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tenantry import audit
+from tenantry.audit import Actor
 from tenantry.auth import api_keys
 from tenantry.auth.context import DatabaseRef
 from tenantry.auth.errors import InvalidCredentials, LoginThrottled, RefreshTokenExpired
@@ -103,6 +105,8 @@ class AuthService:
     ) -> Registered:
         password_hash = await hash_password(password, client=address)
         async with detached_session(self.engine) as session:
+            if self.settings.audit:  # the new organization, account, database and key
+                audit.watch(session, Actor(channel="api", address=address))
             return await self._register(session, email, password_hash, organization_name)
 
     async def _register(
@@ -277,15 +281,19 @@ class AuthService:
         if key_id is None and not await verify_password(
             attempt.password_hash, password, client=address
         ):
+            await self._refused(attempt.account_id, address)
             raise InvalidCredentials("Wrong email, name or password.")
         frontend = Frontend(frontend.user_id, frontend.session_id, key_id)
         keys_used = (account_key, address_key)
-        return await self._checked_login(attempt.account_id, keys_used, db_id, db_name, frontend)
+        return await self._checked_login(
+            attempt.account_id, keys_used, address, db_id, db_name, frontend
+        )
 
     async def _checked_login(
         self,
         account_id: str | None,
         keys_used: tuple[str, str],
+        address: str,
         db_id: str | None,
         db_name: str | None,
         frontend: Frontend,
@@ -303,11 +311,46 @@ class AuthService:
             await repository.forgive_attempt(session, address_key)
             database = await self._database(session, account, db_id, db_name, None)
             if database is None or not frontend.named:
-                return await self._login(session, account, database, frontend=frontend)
+                login = await self._login(session, account, database, frontend=frontend)
+                await self._audit_login(session, "login", account, address, database)
+                return login
             target = await repository.database_ref(session, database)
         await self.frontend_login(target, frontend.user_id, frontend.session_id)
         async with detached_session(self.engine) as session:
-            return await self._login(session, account, database, frontend=frontend)
+            login = await self._login(session, account, database, frontend=frontend)
+            await self._audit_login(session, "login", account, address, database)
+            return login
+
+    async def _audit_login(
+        self,
+        session: ControlSession,
+        action: str,
+        account: Account | None,
+        address: str,
+        database: Database | None = None,
+    ) -> None:
+        """A login or a refused one, in the audit trail: the account (when it exists),
+        never what was sent."""
+        if not self.settings.audit:
+            return
+        org_id = account.org_id if account else None
+        account_id = account.id if account else None
+        await audit.record(
+            session,
+            action,
+            actor=Actor("api", org_id=org_id, account_id=account_id, address=address),
+            target_type="account" if account else None,
+            target_id=account_id,
+            database_id=database.id if database else None,
+        )
+
+    async def _refused(self, account_id: str | None, address: str) -> None:
+        """A wrong password, in the audit trail (its own transaction: the refusal follows)."""
+        if not self.settings.audit:
+            return
+        async with detached_session(self.engine) as session:
+            account = await session.get(Account, account_id) if account_id else None
+            await self._audit_login(session, "login.failed", account, address)
 
     async def _database(
         self,

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import asyncpg
-from sqlalchemy import String, cast, func, insert, select
+from sqlalchemy import String, cast, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tenantry.db.base import TEMPLATE_SCHEMA
 from tenantry.kernel.enums import DatabaseStatus
-from tenantry.models.control import Job, SchemaKind
+from tenantry.models.control import AuditEvent, Job, SchemaKind
 
 CHANNEL = "tenantry_jobs"
 
@@ -209,3 +209,11 @@ async def try_lock_pool(driver: asyncpg.Connection) -> bool:
         "SELECT pg_try_advisory_xact_lock(hashtextextended('tenantry.pool', 0))"
     )
     return locked
+
+
+async def expire_audit_events(connection: AsyncConnection, retention: timedelta) -> int:
+    """Delete audit events older than `retention`; how many went."""
+    result = await connection.execute(
+        delete(AuditEvent).where(AuditEvent.created_at < func.now() - retention)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -9,8 +9,9 @@ its database `failed` with the last error as the reason.
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import timedelta
 
 import asyncpg
@@ -22,6 +23,7 @@ from tenantry.control.provisioning import repository, service
 from tenantry.control.provisioning.repository import CHANNEL, ClaimedJob
 from tenantry.db.migrate import RECYCLE_AFTER, driver_connection
 from tenantry.db.sessions import after_commit
+from tenantry.metrics import Metrics
 from tenantry.models.control import JobKind
 
 logger = logging.getLogger("tenantry.worker")
@@ -32,6 +34,17 @@ IDLE_WAKEUP = 30.0  # seconds: a safety net; NOTIFY is what wakes the worker
 
 Handler = Callable[[asyncpg.Connection, ClaimedJob], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {JobKind.PROVISION: service.provision, JobKind.DROP: service.drop}
+
+
+@dataclass(frozen=True)
+class JobHandler:
+    """A kind of job whose code lives above the control plane (training, in the data plane):
+    `run` manages its own transactions (a long job holds none while it computes) and ends
+    the job itself; `give_up` records the last failure, where that kind shows it, and ends
+    it. The app hands them to the worker."""
+
+    run: Handler
+    give_up: Callable[[asyncpg.Connection, ClaimedJob, str], Awaitable[None]]
 
 
 def _being_cancelled() -> bool:
@@ -50,11 +63,17 @@ class Worker:
         pool_size: int,
         concurrency: int,
         idempotency_retention: timedelta = timedelta(hours=24),
+        audit_retention: timedelta = timedelta(days=365),
+        handlers: Mapping[str, JobHandler] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.engine = engine
+        self.metrics = metrics
+        self.handlers = dict(handlers or {})
         self.pool_size = pool_size
         self.concurrency = concurrency
         self.idempotency_retention = idempotency_retention
+        self.audit_retention = audit_retention
         self._wake = asyncio.Event()
         self._expired_at = 0.0
 
@@ -107,14 +126,18 @@ class Worker:
                 await connection.invalidate()
 
     async def _expire_idempotency(self, connection: AsyncConnection) -> None:
-        """Forget old Idempotency-Key answers, at most once per EXPIRY_INTERVAL."""
+        """Forget old Idempotency-Key answers and audit events older than their
+        retention, at most once per EXPIRY_INTERVAL."""
         if time.monotonic() - self._expired_at < EXPIRY_INTERVAL:
             return
         self._expired_at = time.monotonic()
         async with connection.begin():
             gone = await idempotency.expire(connection, self.idempotency_retention)
+            events = await repository.expire_audit_events(connection, self.audit_retention)
         if gone:
             logger.info("idempotency records expired", extra={"fields": {"count": gone}})
+        if events:
+            logger.info("audit events expired", extra={"fields": {"count": events}})
 
     async def _sleep(self, connection: AsyncConnection) -> None:
         # Cleared before the query: a notice arriving while it runs still wakes the loop.
@@ -144,11 +167,16 @@ class Worker:
             return
         started = time.perf_counter()
         try:
-            async with driver.transaction():  # the handler ends the job too
-                await HANDLERS[job.kind](driver, job)
+            handler = self.handlers.get(job.kind)
+            if handler is not None:
+                await handler.run(driver, job)
+            else:
+                async with driver.transaction():  # the handler ends the job too
+                    await HANDLERS[job.kind](driver, job)
         except Exception as error:  # any failure of a step is retried, then reported
             reason = str(error) if isinstance(error, service.ProvisioningError) else repr(error)
             logger.warning("job %s (%s) failed: %s", job.id, job.kind, reason)
+            self._timed(job, "failed", started)
             if job.attempts >= self.max_attempts:
                 await self._give_up(driver, job, reason)
             else:
@@ -157,6 +185,7 @@ class Worker:
                         driver, job.id, reason, self.backoff(job.attempts)
                     )
         else:
+            self._timed(job, "done", started)
             fields = {
                 "job_id": job.id,
                 "kind": job.kind,
@@ -166,10 +195,18 @@ class Worker:
             }
             logger.info("job done", extra={"fields": fields})
 
+    def _timed(self, job: ClaimedJob, outcome: str, started: float) -> None:
+        if self.metrics is not None:
+            self.metrics.job(job.kind, outcome, time.perf_counter() - started)
+
     async def _give_up(self, driver: asyncpg.Connection, job: ClaimedJob, reason: str) -> None:
         logger.error("job %s (%s) gave up: %s", job.id, job.kind, reason)
+        handler = self.handlers.get(job.kind)
         async with driver.transaction():
-            await service.give_up(driver, job, reason)
+            if handler is not None:
+                await handler.give_up(driver, job, reason)
+            else:
+                await service.give_up(driver, job, reason)
 
 
 def wake_after_commit(request: Request) -> None:

@@ -1,0 +1,472 @@
+"""Recommendations, background tasks and trained models, at the paths of the Crossing Minds
+Python client: `/v1/recommendation/…`, `/v1/tasks/{name}/…`, `/v1/pretrained-ml/…`."""
+
+from typing import Annotated
+
+from fastapi import Path, Query, Request
+from pydantic import StringConstraints
+
+from tenantry.auth.context import BackendOrAbove
+from tenantry.data.access import DataReader, DataWriter, ReadSchema, WriteSchema
+from tenantry.data.catalog.ids import Ids, encoded
+from tenantry.data.pagination import MAX_CURSOR_LENGTH, Signer
+from tenantry.data.recommendations import service
+from tenantry.data.recommendations.cache import ModelCache
+from tenantry.data.recommendations.engine import Model
+from tenantry.data.recommendations.schemas import (
+    ContextSessionQuery,
+    ContextUserQuery,
+    GenericQuery,
+    ItemPropertiesQuery,
+    ItemsPage,
+    Precomputed,
+    PropertiesPage,
+    SessionPropertiesQuery,
+    SessionQuery,
+    Task,
+    TasksPage,
+    TaskTriggered,
+    TrainedModel,
+    TrainedModels,
+    UsersGroupQuery,
+)
+from tenantry.data.recommendations.service import Ask, Page, Subject
+from tenantry.data.recommendations.training import TASK_NAMES
+from tenantry.db.sessions import TenantSession, after_commit
+from tenantry.kernel.versions import V1
+from tenantry.routing import Router
+
+router = Router(prefix=V1, tags=["recommendations"])
+
+ItemId = Annotated[str, Path(max_length=200, description="An id of the item_id_type.")]
+UserId = Annotated[str, Path(max_length=200, description="An id of the user_id_type.")]
+PropertyName = Annotated[str, Path(max_length=64, description="An item property's name.")]
+Amount = Annotated[int | None, Query(ge=1, le=64, description="Items at most (default 16).")]
+Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)]
+Rule = Annotated[str, StringConstraints(max_length=1000)]
+Filters = Annotated[list[Rule] | None, Query(max_length=10, description="`prop:op[:value]`")]
+Reranking = Annotated[list[Rule] | None, Query(max_length=10, description="`prop:op:weight`")]
+Scenario = Annotated[str | None, Query(max_length=64)]
+TaskName = Annotated[str, Path(max_length=64, description="; ".join(TASK_NAMES))]
+
+
+async def _model(session: TenantSession, request: Request, schema: str) -> Model:
+    cache: ModelCache = request.app.state.reco_cache
+    return await service.model(session, cache, schema)
+
+
+def _page(page: Page) -> ItemsPage:
+    return ItemsPage(
+        items_id=page.items_id,
+        next_cursor=page.next_cursor,
+        evaluated_scenarios=page.evaluated_scenarios,
+    )
+
+
+# --- item to items -------------------------------------------------------------------------
+
+
+@router.get("/recommendation/items/{item_id}/items/")
+async def item_to_items(
+    item_id: ItemId,
+    request: Request,
+    session: DataReader,
+    schema: ReadSchema,
+    ids: Ids,
+    signer: Signer,
+    amt: Amount = None,
+    cursor: Cursor = None,
+    filters: Filters = None,
+    reranking: Reranking = None,
+    scenario: Scenario = None,
+    skip_default_scenario: bool = False,
+    user_id: Annotated[str | None, Query(max_length=200)] = None,
+    session_id: Annotated[str | None, Query(max_length=200)] = None,
+) -> ItemsPage:
+    """Items similar to an item (never the item itself)."""
+    trained = await _model(session, request, schema)
+    subject = await service.of_item(session, trained, ids, item_id)
+    if user_id is not None:
+        subject.key = encoded(ids.user, user_id, "user_id")
+    ask = Ask(amt, cursor, filters, reranking, None, scenario, skip_default_scenario)
+    page = await service.recommend(
+        session, trained, signer, ids.item, reco_type="item_to_items", subject=subject, ask=ask
+    )
+    return _page(page)
+
+
+@router.post("/recommendation/items-properties/items/")
+async def item_properties_to_items(
+    body: ItemPropertiesQuery,
+    request: Request,
+    session: DataReader,
+    schema: ReadSchema,
+    ids: Ids,
+    signer: Signer,
+) -> ItemsPage:
+    """Items like those holding the given property values."""
+    trained = await _model(session, request, schema)
+    subject = await service.of_properties(session, trained, body.item_properties)
+    ask = Ask(
+        body.amt,
+        body.cursor,
+        body.filters,
+        body.reranking,
+        None,
+        body.scenario,
+        body.skip_default_scenario,
+    )
+    page = await service.recommend(
+        session,
+        trained,
+        signer,
+        ids.item,
+        reco_type="item_properties_to_items",
+        subject=subject,
+        ask=ask,
+    )
+    return _page(page)
+
+
+# --- user to items -------------------------------------------------------------------------
+
+
+@router.get("/recommendation/users/{user_id}/items/")
+async def user_to_items(
+    user_id: UserId,
+    request: Request,
+    session: DataReader,
+    schema: ReadSchema,
+    ids: Ids,
+    signer: Signer,
+    amt: Amount = None,
+    cursor: Cursor = None,
+    filters: Filters = None,
+    reranking: Reranking = None,
+    exclude_rated_items: bool | None = None,
+    scenario: Scenario = None,
+    skip_default_scenario: bool = False,
+) -> ItemsPage:
+    """Items for a user: by its factors, or by what it rated since the last training."""
+    trained = await _model(session, request, schema)
+    subject = await service.of_user(session, trained, ids, user_id, ())
+    ask = Ask(amt, cursor, filters, reranking, exclude_rated_items, scenario, skip_default_scenario)
+    page = await service.recommend(
+        session, trained, signer, ids.item, reco_type="profile_to_items", subject=subject, ask=ask
+    )
+    return _page(page)
+
+
+@router.post("/recommendation/context-items/users/{user_id}/items/")
+async def user_to_items_with_context(
+    user_id: UserId,
+    body: ContextUserQuery,
+    request: Request,
+    session: DataReader,
+    schema: ReadSchema,
+    ids: Ids,
+    signer: Signer,
+) -> ItemsPage:
+    """Items for a user who is looking at some items now."""
+    trained = await _model(session, request, schema)
+    context = service.context_items(trained, ids.item, body.context_items)
+    subject = await service.of_user(session, trained, ids, user_id, context)
+    subject.excluded = context
+    ask = Ask(
+        body.amt,
+        body.cursor,
+        body.filters,
+        body.reranking,
+        body.exclude_rated_items,
+        body.scenario,
+        body.skip_default_scenario,
+    )
+    page = await service.recommend(
+        session,
+        trained,
+        signer,
+        ids.item,
+        reco_type="profile_to_items_w_ctx_items",
+        subject=subject,
+        ask=ask,
+    )
+    return _page(page)
+
+
+@router.post("/recommendation/users-groups/items/")
+async def users_group_to_items(
+    body: UsersGroupQuery,
+    request: Request,
+    session: DataReader,
+    schema: ReadSchema,
+    ids: Ids,
+    signer: Signer,
+) -> ItemsPage:
+    """Items for a group of users (`consensus_factor` 0: on average; 1: for the least
+    satisfied)."""
+    trained = await _model(session, request, schema)
+    subject = await service.of_users_group(session, trained, ids, body.users, body.consensus_factor)
+    ask = Ask(
+        body.amt,
+        body.cursor,
+        body.filters,
+        body.reranking,
+        None,
+        body.scenario,
+        body.skip_default_scenario,
+    )
+    page = await service.recommend(
+        session,
+        trained,
+        signer,
+        ids.item,
+        reco_type="users_group_to_items",
+        subject=subject,
+        ask=ask,
+    )
+    return _page(page)
+
+
+# --- anonymous sessions --------------------------------------------------------------------
+
+
+def _session_subject(trained: Model, ids: Ids, body: SessionQuery, context: list[int]) -> Subject:
+    subject = service.of_session(trained, ids, body.ratings or [], body.interactions or [], context)
+    if body.session_id is not None:
+        subject.key = str(body.session_id).encode()
+    if body.user_id is not None:
+        subject.key = encoded(ids.user, body.user_id, "user_id")
+    return subject
+
+
+def _session_ask(body: SessionQuery | ContextSessionQuery) -> Ask:
+    return Ask(
+        body.amt,
+        body.cursor,
+        body.filters,
+        body.reranking,
+        body.exclude_rated_items,
+        body.scenario,
+        body.skip_default_scenario,
+    )
+
+
+@router.post("/recommendation/sessions/items/")
+async def session_to_items(
+    body: SessionQuery,
+    request: Request,
+    session: DataReader,
+    schema: ReadSchema,
+    ids: Ids,
+    signer: Signer,
+) -> ItemsPage:
+    """Items for an anonymous session, from the ratings or interactions sent."""
+    trained = await _model(session, request, schema)
+    subject = _session_subject(trained, ids, body, [])
+    page = await service.recommend(
+        session,
+        trained,
+        signer,
+        ids.item,
+        reco_type="session_to_items",
+        subject=subject,
+        ask=_session_ask(body),
+    )
+    return _page(page)
+
+
+@router.post("/recommendation/context-items/sessions/items/")
+async def session_to_items_with_context(
+    body: ContextSessionQuery,
+    request: Request,
+    session: DataReader,
+    schema: ReadSchema,
+    ids: Ids,
+    signer: Signer,
+) -> ItemsPage:
+    """Items for an anonymous session looking at some items now."""
+    trained = await _model(session, request, schema)
+    context = service.context_items(trained, ids.item, body.context_items)
+    subject = _session_subject(trained, ids, body, context)
+    subject.excluded = context
+    page = await service.recommend(
+        session,
+        trained,
+        signer,
+        ids.item,
+        reco_type="session_to_items_w_ctx_items",
+        subject=subject,
+        ask=_session_ask(body),
+    )
+    return _page(page)
+
+
+@router.post("/recommendation/generic/items/")
+async def generic_to_items(
+    body: GenericQuery,
+    request: Request,
+    session: DataReader,
+    schema: ReadSchema,
+    ids: Ids,
+    signer: Signer,
+) -> ItemsPage:
+    """Items for whatever is given: a user, else an item, else a session's data."""
+    trained = await _model(session, request, schema)
+    context = service.context_items(trained, ids.item, body.context_items or [])
+    if body.user_id is not None:
+        wire = str(ids.user.decode(encoded(ids.user, body.user_id, "user_id")))
+        subject = await service.of_user(session, trained, ids, wire, context)
+        reco_type = "profile_to_items"
+    elif body.item_id is not None:
+        wire = str(ids.item.decode(encoded(ids.item, body.item_id, "item_id")))
+        subject = await service.of_item(session, trained, ids, wire)
+        reco_type = "item_to_items"
+    else:
+        subject = _session_subject(trained, ids, body, context)
+        reco_type = "session_to_items"
+    subject.excluded = [*subject.excluded, *context]
+    page = await service.recommend(
+        session,
+        trained,
+        signer,
+        ids.item,
+        reco_type=reco_type,
+        subject=subject,
+        ask=_session_ask(body),
+    )
+    return _page(page)
+
+
+# --- item properties -----------------------------------------------------------------------
+
+
+@router.get("/recommendation/users/{user_id}/items-properties/{item_property_name}/")
+async def user_to_item_properties(
+    user_id: UserId,
+    item_property_name: PropertyName,
+    request: Request,
+    session: DataReader,
+    schema: ReadSchema,
+    ids: Ids,
+    amt: Amount = None,
+    filters: Filters = None,
+    scenario: Scenario = None,
+    skip_default_scenario: bool = False,
+) -> PropertiesPage:
+    """Values of an item property for a user: those its best items hold."""
+    trained = await _model(session, request, schema)
+    subject = await service.of_user(session, trained, ids, user_id, ())
+    values = await service.property_values(
+        session, trained, subject, item_property_name, amount=amt, asked_filters=filters
+    )
+    return PropertiesPage(properties=values)
+
+
+@router.post("/recommendation/sessions/items-properties/{item_property_name}/")
+async def session_to_item_properties(
+    item_property_name: PropertyName,
+    body: SessionPropertiesQuery,
+    request: Request,
+    session: DataReader,
+    schema: ReadSchema,
+    ids: Ids,
+) -> PropertiesPage:
+    """Values of an item property for an anonymous session."""
+    trained = await _model(session, request, schema)
+    subject = service.of_session(trained, ids, body.ratings or [], body.interactions or [])
+    values = await service.property_values(
+        session, trained, subject, item_property_name, amount=body.amt, asked_filters=body.filters
+    )
+    return PropertiesPage(properties=values)
+
+
+# --- precomputed ---------------------------------------------------------------------------
+
+
+@router.get("/recommendation/precomputed/items/{item_id}/items/")
+async def precomputed_item_to_items(
+    item_id: ItemId,
+    session: DataReader,
+    ids: Ids,
+    table: Annotated[str | None, Query(max_length=200)] = None,
+    scenario: Scenario = None,
+    skip_default_scenario: bool = False,
+    user_id: Annotated[str | None, Query(max_length=200)] = None,
+    session_id: Annotated[str | None, Query(max_length=200)] = None,
+) -> Precomputed:
+    """An item's recommendations as the last training computed them."""
+    items = await service.precomputed(session, ids, kind="item", wire_id=item_id)
+    return Precomputed(items_id=items)
+
+
+@router.get("/recommendation/precomputed/users/{user_id}/items/")
+async def precomputed_user_to_items(
+    user_id: UserId,
+    session: DataReader,
+    ids: Ids,
+    table: Annotated[str | None, Query(max_length=200)] = None,
+    scenario: Scenario = None,
+    skip_default_scenario: bool = False,
+) -> Precomputed:
+    """A user's recommendations as the last training computed them."""
+    items = await service.precomputed(session, ids, kind="user", wire_id=user_id)
+    return Precomputed(items_id=items)
+
+
+# --- background tasks and trained models ---------------------------------------------------
+
+
+@router.post("/tasks/{task_name}/", status_code=201)
+async def trigger_task(
+    task_name: TaskName,
+    request: Request,
+    caller: BackendOrAbove,
+    session: DataWriter,
+    schema: WriteSchema,
+) -> TaskTriggered:
+    """Start a background task: every one retrains the database's models."""
+    assert caller.database is not None  # WriteSchema refuses callers without one
+    task_id = await service.trigger(session, task_name, schema=schema, database=caller.database.id)
+    worker = getattr(request.app.state, "worker", None)
+    if worker is not None:
+        after_commit(request, worker.wake)
+    return TaskTriggered(task_id=str(task_id))
+
+
+@router.get("/tasks/{task_name}/recents/")
+async def list_tasks(
+    task_name: TaskName,
+    _: BackendOrAbove,
+    session: DataReader,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    amt: Annotated[int, Query(ge=1, le=64)] = 50,
+) -> TasksPage:
+    """A task's recent runs, the latest first, with their status and progress."""
+    rows = await service.tasks(session, task_name, page=page, amount=amt)
+    tasks = [
+        Task(
+            task_id=str(r.task_id),
+            name=r.name,
+            start_time=r.start_time,
+            status=r.status,
+            progress=r.progress,
+        )
+        for r in rows[:amt]
+    ]
+    return TasksPage(tasks=tasks, has_next=len(rows) > amt, next_page=page + 1)
+
+
+@router.get("/pretrained-ml/trained-models/")
+async def list_trained_models(_: BackendOrAbove, session: DataReader) -> TrainedModels:
+    """The database's trained models: one of each kind, of the last training."""
+    rows = await service.trained_models(session)
+    return TrainedModels(
+        trained_models=[
+            TrainedModel(
+                id=f"{row.kind}-v{row.version}",
+                trained_timestamp=row.trained_at.isoformat(),
+                algorithm=row.algorithm,
+            )
+            for row in rows
+        ]
+    )

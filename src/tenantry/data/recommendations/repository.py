@@ -1,0 +1,108 @@
+"""SQL of recommendations in the caller's schema: the current model and its artefacts,
+what a user has rated, precomputed recommendations, tasks and the job that runs them."""
+
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, literal, or_, select, union
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.exc import IntegrityError
+
+from tenantry.db.sessions import TenantSession
+from tenantry.models.control import Job, JobKind
+from tenantry.models.data import Interaction, Item, Rating, RecoModel, RecoPrecomputed, RecoTask
+
+WAITING = ("REQUEST_SENT", "RUNNING")
+
+
+async def current_version(session: TenantSession) -> int | None:
+    """The version of the trained model (one read of `reco_models`' primary key)."""
+    return await session.scalar(select(RecoModel.version).where(RecoModel.kind == "als"))
+
+
+async def artefacts(session: TenantSession, version: int) -> dict[str, bytes]:
+    rows = await session.execute(
+        select(RecoModel.kind, RecoModel.artefact).where(RecoModel.version == version)
+    )
+    return {kind: artefact for kind, artefact in rows}
+
+
+async def trained(session: TenantSession) -> Sequence[Any]:
+    statement = select(
+        RecoModel.kind, RecoModel.version, RecoModel.algorithm, RecoModel.trained_at
+    ).order_by(RecoModel.kind)
+    return (await session.execute(statement)).all()
+
+
+async def rated(session: TenantSession, user: bytes) -> list[bytes]:
+    """The items a user rated or interacted with (two ranges of primary keys)."""
+    statement = union(
+        select(Rating.item_id).where(Rating.user_id == user),
+        select(Interaction.item_id).where(Interaction.user_id == user),
+    )
+    return list((await session.scalars(statement)).all())
+
+
+async def with_properties(
+    session: TenantSession, properties: Sequence[dict[str, Any]], limit: int
+) -> list[bytes]:
+    """Items holding any of these `{name: value}` properties (JSON containment)."""
+    if not properties:
+        return []
+    matches = [Item.properties.op("@>")(literal(one, JSONB)) for one in properties]
+    statement = select(Item.item_id).where(or_(*matches)).limit(limit)
+    return list((await session.scalars(statement)).all())
+
+
+async def property_of(
+    session: TenantSession, items: Sequence[bytes], name: str
+) -> dict[bytes, Any]:
+    """One property's value of each of `items` that has it."""
+    if not items:
+        return {}
+    value = Item.properties[name]
+    statement = select(Item.item_id, value).where(Item.item_id.in_(items), value.isnot(None))
+    return {item: found for item, found in (await session.execute(statement)).all()}
+
+
+async def precomputed(session: TenantSession, kind: str, subject: bytes) -> list[bytes] | None:
+    return await session.scalar(
+        select(RecoPrecomputed.items).where(
+            RecoPrecomputed.subject_kind == kind, RecoPrecomputed.subject == subject
+        )
+    )
+
+
+async def add_task(session: TenantSession, name: str, schema: str, database: str) -> uuid.UUID:
+    """Record a waiting task and queue the job that runs it; `IntegrityError` when a task
+    of this name is waiting or running already."""
+    statement = (
+        insert(RecoTask)
+        .values(name=name, status="REQUEST_SENT", progress="queued", start_time=time.time())
+        .returning(RecoTask.task_id)
+    )
+    async with session.begin_nested():
+        task_id: uuid.UUID = (await session.execute(statement)).scalar_one()
+    queued = insert(Job).values(kind=JobKind.TRAIN, database_id=database, schema_name=schema)
+    await session.execute(queued)
+    await session.execute(select(func.pg_notify("tenantry_jobs", "")))
+    return task_id
+
+
+async def tasks(session: TenantSession, name: str, offset: int, limit: int) -> Sequence[Any]:
+    """A page of a task's runs, the latest first."""
+    statement = (
+        select(
+            RecoTask.task_id, RecoTask.name, RecoTask.start_time, RecoTask.status, RecoTask.progress
+        )
+        .where(RecoTask.name == name)
+        .order_by(RecoTask.start_time.desc(), RecoTask.task_id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return (await session.execute(statement)).all()
+
+
+__all__ = ["WAITING", "IntegrityError"]

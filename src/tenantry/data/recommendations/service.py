@@ -1,0 +1,406 @@
+"""Recommendations of the caller's database, and its background tasks. Services never commit.
+
+A recommendation is a ranking of every item the model knows, for a subject scored by the
+model (`engine.Model`): a user it knows; anyone else by the items given (a new user's
+ratings, a session's, context items, an item page); nobody, by popularity. Then, in order:
+the items excluded (the query item, rated items when asked), the request's and its
+scenario's filters (`filters.passing`, one statement over the best candidates, widened
+fourfold until enough pass or every item was tried), the reranking rules
+(`reranking.rerank`), and the page the cursor points at (`amt` items at an offset, the
+cursor signed for this database and kind of recommendation).
+
+No trained model yet: 409 `DATABASE_NOT_READY` (`ServerUnavailable`, error code 1, as the
+reference names it), never an empty list.
+"""
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tenantry.data.catalog.ids import IdCodecs, encoded, invalid
+from tenantry.data.catalog.service import ITEMS, USERS
+from tenantry.data.flexible_ids import IdCodec
+from tenantry.data.pagination import Cursors, InvalidCursor
+from tenantry.data.recommendations import filters, repository, reranking
+from tenantry.data.recommendations.cache import ModelCache
+from tenantry.data.recommendations.engine import Floats, Indices, Model, ranked
+from tenantry.data.recommendations.scenarios import service as scenarios
+from tenantry.data.recommendations.training import (
+    DEFAULT_RATING,
+    DEFAULT_RATINGS,
+    MAX_RATING,
+    TASK_NAMES,
+)
+from tenantry.db.sessions import TenantSession
+from tenantry.errors import BadRequest, Conflict
+
+DEFAULT_AMOUNT = 16
+MAX_AMOUNT = 64
+WIDEN = 4
+MATCHED_ITEMS = 1000  # items of the given properties folded in, at most
+
+
+class ModelNotReady(Conflict):
+    code = "DATABASE_NOT_READY"
+    error_code = 1
+    error_name = "ServerUnavailable"
+    default_detail = (
+        "No model has been trained for this database yet: ratings or interactions are "
+        "needed, then POST tasks/ml_model_retrain/ (training also starts by itself once "
+        "enough data has arrived)."
+    )
+
+
+class WrongTaskName(BadRequest):
+    code = "WRONG_DATA_TYPE"
+
+
+class TaskAlreadyRunning(Conflict):
+    status = 400
+    code = "TASK_ALREADY_RUNNING"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"The task {name} is duplicated: one is waiting or running already.",
+            data={"type": "task", "key": name},
+        )
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What a request asks for, beyond its subject."""
+
+    amt: int | None = None
+    cursor: str | None = None
+    filters: Sequence[object] | None = None
+    reranking: Sequence[object] | None = None
+    exclude_rated_items: bool | None = None
+    scenario: str | None = None
+    skip_default_scenario: bool = False
+
+
+@dataclass
+class Subject:
+    """Whom (or what) a ranking is for: scores, what it excludes, what scenarios read."""
+
+    scores: Floats
+    excluded: list[int] = field(default_factory=list)
+    rated: list[int] = field(default_factory=list)
+    key: bytes | None = None  # the user's or session's stored id
+    item: bytes | None = None  # the source item's
+
+
+@dataclass(frozen=True)
+class Page:
+    items_id: list[Any]
+    next_cursor: str | None
+    evaluated_scenarios: dict[str, Any] | None = None
+
+
+async def model(session: TenantSession, cache: ModelCache, schema: str) -> Model:
+    """The database's current model, from the cache or loaded once; 409 when none."""
+    version = await repository.current_version(session)
+    if version is None:
+        raise ModelNotReady
+
+    async def load() -> Model:
+        stored = await repository.artefacts(session, version)
+        if "als" not in stored or "popularity" not in stored:
+            raise ModelNotReady
+        return await asyncio.to_thread(Model.load, version, stored["als"], stored["popularity"])
+
+    return await cache.get(schema, version, load)
+
+
+# --- subjects --------------------------------------------------------------------------------
+
+
+async def of_user(
+    session: TenantSession, trained: Model, ids: IdCodecs, user_id: str, context: Sequence[int]
+) -> Subject:
+    """A user's scores: its factors when the model knows it, else folded in from what it
+    rated since; with context items, those count too. 404 for a user who does not exist."""
+    key = encoded(ids.user, user_id, "user_id")
+    index = trained.user_index.get(key)
+    rated = [
+        i
+        for i in map(trained.item_index.get, await repository.rated(session, key))
+        if i is not None
+    ]
+    if index is None and not rated and not await _exists(session, USERS.table, key):
+        raise USERS.missing(ids.user.decode(key))
+    if index is not None and not context:
+        scores = trained.for_user(index)
+    elif index is not None:
+        scores = _unit(trained.for_user(index)) + _unit(trained.for_items(list(context)))
+    else:
+        scores = trained.for_items([*rated, *context]) if rated or context else trained.popular()
+    return Subject(scores, rated=rated, key=key)
+
+
+async def of_item(session: TenantSession, trained: Model, ids: IdCodecs, item_id: str) -> Subject:
+    key = encoded(ids.item, item_id, "item_id")
+    index = trained.item_index.get(key)
+    if index is None:
+        if not await _exists(session, ITEMS.table, key):
+            raise ITEMS.missing(ids.item.decode(key))
+        return Subject(trained.popular(), item=key)
+    return Subject(trained.for_items([index]), excluded=[index], item=key)
+
+
+def of_session(
+    trained: Model,
+    ids: IdCodecs,
+    ratings: Sequence[Any],
+    interactions: Sequence[Any],
+    context: Sequence[int] = (),
+) -> Subject:
+    """An anonymous session's scores, folded in from the ratings or interactions sent
+    (items the model does not know count for nothing)."""
+    weights: dict[int, float] = {}
+    for index, rating in enumerate(ratings):
+        item = trained.item_index.get(encoded(ids.item, rating.item_id, f"ratings.{index}.item_id"))
+        if item is not None:
+            weights[item] = max(weights.get(item, 0.0), rating.rating / MAX_RATING)
+    for index, interaction in enumerate(interactions):
+        field_name = f"interactions.{index}.item_id"
+        item = trained.item_index.get(encoded(ids.item, interaction.item_id, field_name))
+        if item is not None:
+            implied = DEFAULT_RATINGS.get(interaction.interaction_type, DEFAULT_RATING)
+            weights[item] = max(weights.get(item, 0.0), implied / MAX_RATING)
+    rated = list(weights)
+    for item in context:
+        weights[item] = max(weights.get(item, 0.0), 1.0)
+    if not weights:
+        return Subject(trained.popular())
+    scores = trained.for_items(list(weights), [max(w, 0.05) for w in weights.values()])
+    return Subject(scores, rated=rated)
+
+
+async def of_users_group(
+    session: TenantSession,
+    trained: Model,
+    ids: IdCodecs,
+    users: Sequence[object],
+    consensus: float,
+) -> Subject:
+    """A group's scores: each member's, scaled to [0, 1], averaged; `consensus_factor`
+    moves the result towards the least satisfied member's (1: only that)."""
+    members = []
+    for index, user in enumerate(users):
+        wire = ids.user.decode(encoded(ids.user, user, f"users.{index}"))
+        members.append(_unit((await of_user(session, trained, ids, str(wire), ())).scores))
+    stacked = np.vstack(members)
+    scores = (1 - consensus) * stacked.mean(axis=0) + consensus * stacked.min(axis=0)
+    return Subject(scores.astype(np.float32))
+
+
+async def of_properties(
+    session: TenantSession, trained: Model, properties: dict[str, Any]
+) -> Subject:
+    """Items like those holding any of these property values."""
+    wanted: list[dict[str, Any]] = []
+    for name, value in properties.items():
+        for one in value if isinstance(value, list) else [value]:
+            wanted.append({name: one})
+            wanted.append({name: [one]})  # as a repeated property holds it
+    found = await repository.with_properties(session, wanted, MATCHED_ITEMS)
+    known = [i for i in map(trained.item_index.get, found) if i is not None]
+    return Subject(trained.for_items(known) if known else trained.popular())
+
+
+def context_items(trained: Model, ids: IdCodec, values: Sequence[object]) -> list[int]:
+    found = (
+        trained.item_index.get(encoded(ids, v, f"context_items.{i}")) for i, v in enumerate(values)
+    )
+    return [index for index in found if index is not None]
+
+
+async def _exists(session: TenantSession, table: Any, key: bytes) -> bool:
+    from tenantry.data.catalog import repository as catalog
+
+    return await catalog.present(session, table, key)
+
+
+def _unit(scores: Floats) -> Floats:
+    low, high = float(scores.min()), float(scores.max())
+    scaled: Floats = (scores - low) / (high - low) if high > low else np.zeros_like(scores)
+    return scaled
+
+
+# --- ranking ---------------------------------------------------------------------------------
+
+
+async def recommend(
+    session: TenantSession,
+    trained: Model,
+    cursors: Cursors,
+    codec: IdCodec,
+    *,
+    reco_type: str,
+    subject: Subject,
+    ask: Ask,
+) -> Page:
+    """One page of `subject`'s recommendations of kind `reco_type`."""
+    asked_filters = filters.parse_filters(ask.filters)
+    asked_rules = reranking.parse_reranking(ask.reranking)
+    resolved = await scenarios.resolve(
+        session,
+        reco_type,
+        ask.scenario,
+        ask.skip_default_scenario,
+        subject.key,
+        item=subject.item,
+    )
+    rules = scenarios.merged(
+        resolved,
+        filters=asked_filters,
+        reranking=asked_rules,
+        exclude_rated_items=ask.exclude_rated_items,
+        amt=ask.amt,
+    )
+    amount = min(rules.amt or DEFAULT_AMOUNT, MAX_AMOUNT)
+    typed = await filters.check_filters(session, rules.filters)
+    scope = f"recommendation:{reco_type}"
+    offset = _offset(cursors, scope, ask.cursor)
+    excluded = [*subject.excluded, *(subject.rated if rules.exclude_rated_items else [])]
+    wanted = offset + amount + 1
+    chosen, scores = await _candidates(session, trained, subject.scores, excluded, typed, wanted)
+    ids = [trained.items[i] for i in chosen]
+    if rules.reranking:
+        ids = await reranking.rerank(session, rules.reranking, ids, scores, limit=wanted)
+    shown = ids[offset : offset + amount]
+    more = len(ids) > offset + amount
+    return Page(
+        items_id=[codec.decode(item) for item in shown],
+        next_cursor=cursors.encode_key(scope, str(offset + amount)) if more else None,
+        evaluated_scenarios=resolved.evaluated_scenarios() if resolved is not None else None,
+    )
+
+
+async def _candidates(
+    session: TenantSession,
+    trained: Model,
+    scores: Floats,
+    excluded: Sequence[int],
+    typed: Sequence[filters.Filter],
+    wanted: int,
+) -> tuple[list[int], list[float]]:
+    """The `wanted` best items that pass the filters, best first, with their scores."""
+    blocked: Indices = np.asarray(sorted(set(excluded)), dtype=np.intp)
+    size = wanted if not typed else max(wanted * WIDEN, 64)
+    while True:
+        best = ranked(scores, size, blocked)
+        if not typed:
+            chosen = best.tolist()
+            break
+        passing = await filters.passing(session, typed, [trained.items[i] for i in best.tolist()])
+        chosen = [i for i in best.tolist() if trained.items[i] in passing]
+        if len(chosen) >= wanted or size >= len(trained.items):
+            break
+        size *= WIDEN
+    chosen = chosen[:wanted]
+    return chosen, [float(scores[i]) for i in chosen]
+
+
+def _offset(cursors: Cursors, scope: str, cursor: str | None) -> int:
+    parts = cursors.decode_key(scope, cursor, 1)
+    if parts is None:
+        return 0
+    try:
+        offset = int(parts[0])
+    except ValueError as error:
+        raise InvalidCursor from error
+    if not 0 <= offset <= 10 * MAX_AMOUNT * MAX_AMOUNT:
+        raise InvalidCursor
+    return offset
+
+
+async def precomputed(
+    session: TenantSession, ids: IdCodecs, *, kind: str, wire_id: str
+) -> list[Any]:
+    """A precomputed recommendation: one read by primary key. 404 for an unknown subject,
+    409 before the first training."""
+    codec, missing = (ids.item, ITEMS) if kind == "item" else (ids.user, USERS)
+    key = encoded(codec, wire_id, f"{kind}_id")
+    items = await repository.precomputed(session, kind, key)
+    if items is None:
+        if await repository.current_version(session) is None:
+            raise ModelNotReady
+        if not await _exists(session, missing.table, key):
+            raise missing.missing(codec.decode(key))
+        items = []
+    return [ids.item.decode(item) for item in items]
+
+
+# --- tasks -----------------------------------------------------------------------------------
+
+
+async def trigger(session: TenantSession, name: str, *, schema: str, database: str) -> uuid.UUID:
+    """Queue a task (the `train` job runs it); 400 when one of its name waits or runs."""
+    check_task_name(name)
+    try:
+        return await repository.add_task(session, name, schema, database)
+    except repository.IntegrityError as error:
+        raise TaskAlreadyRunning(name) from error
+
+
+def check_task_name(name: str) -> None:
+    """400 `WRONG_DATA_TYPE`, as the reference names it, for a name that is not a task's."""
+    if name not in TASK_NAMES:
+        raise WrongTaskName(
+            f"Not a task: one of {', '.join(TASK_NAMES)}.",
+            errors={"task_name": [f"Not a task: one of {', '.join(TASK_NAMES)}."]},
+        )
+
+
+async def property_values(
+    session: TenantSession,
+    trained: Model,
+    subject: Subject,
+    name: str,
+    *,
+    amount: int | None,
+    asked_filters: Sequence[object] | None,
+) -> list[Any]:
+    """The values of item property `name` that the subject's best items hold, best first
+    (each value scored by the sum of its items' scaled scores)."""
+    if name not in await filters.declarations(session):
+        raise invalid({"item_property_name": [f"No item property {name} is declared."]})
+    typed = await filters.check_filters(session, filters.parse_filters(asked_filters))
+    chosen, scores = await _candidates(
+        session, trained, _unit(subject.scores), subject.excluded, typed, PROPERTY_ITEMS
+    )
+    values = await repository.property_of(session, [trained.items[i] for i in chosen], name)
+    totals: dict[str, float] = {}
+    seen: dict[str, Any] = {}
+    for item, score in zip(chosen, scores, strict=True):
+        for value in _listed(values.get(trained.items[item])):
+            key = repr(value)
+            totals[key] = totals.get(key, 0.0) + score
+            seen.setdefault(key, value)
+    best = sorted(totals, key=lambda key: -totals[key])
+    return [seen[key] for key in best[: min(amount or DEFAULT_AMOUNT, MAX_AMOUNT)]]
+
+
+PROPERTY_ITEMS = 200  # best items whose values are counted
+
+
+def _listed(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+async def tasks(session: TenantSession, name: str, *, page: int, amount: int) -> Sequence[Any]:
+    """A page of a task's runs, the latest first (one more than `amount`: is there a next?)."""
+    check_task_name(name)
+    return await repository.tasks(session, name, (page - 1) * amount, amount + 1)
+
+
+async def trained_models(session: TenantSession) -> Sequence[Any]:
+    return await repository.trained(session)
