@@ -3,7 +3,7 @@ Python client: `/v1/recommendation/…`, `/v1/tasks/{name}/…`, `/v1/pretrained
 
 from typing import Annotated
 
-from fastapi import Path, Query, Request
+from fastapi import Path, Query, Request, Response
 from pydantic import StringConstraints
 
 from tenantry.auth.context import BackendOrAbove
@@ -34,7 +34,7 @@ from tenantry.data.recommendations.service import Ask, Page, Subject
 from tenantry.data.recommendations.training import TASK_NAMES
 from tenantry.db.sessions import TenantSession, after_commit
 from tenantry.kernel.versions import V1
-from tenantry.routing import Router
+from tenantry.routing import Router, hot
 
 router = Router(prefix=V1, tags=["recommendations"])
 
@@ -383,34 +383,44 @@ async def session_to_item_properties(
 # --- precomputed ---------------------------------------------------------------------------
 
 
-@router.get("/recommendation/precomputed/items/{item_id}/items/")
+@router.get("/recommendation/precomputed/items/{item_id}/items/", response_model=Precomputed)
+@hot
 async def precomputed_item_to_items(
     item_id: ItemId,
-    session: DataReader,
+    request: Request,
+    schema: ReadSchema,
     ids: Ids,
     table: Annotated[str | None, Query(max_length=200)] = None,
     scenario: Scenario = None,
     skip_default_scenario: bool = False,
     user_id: Annotated[str | None, Query(max_length=200)] = None,
     session_id: Annotated[str | None, Query(max_length=200)] = None,
-) -> Precomputed:
+) -> Response:
     """An item's recommendations as the last training computed them."""
-    items = await service.precomputed(session, ids, kind="item", wire_id=item_id)
-    return Precomputed(items_id=items)
+    lanes = request.app.state.lanes
+    items = await service.precomputed(lanes, schema, ids, kind="item", wire_id=item_id)
+    return _json(Precomputed(items_id=items))
 
 
-@router.get("/recommendation/precomputed/users/{user_id}/items/")
+@router.get("/recommendation/precomputed/users/{user_id}/items/", response_model=Precomputed)
+@hot
 async def precomputed_user_to_items(
     user_id: UserId,
-    session: DataReader,
+    request: Request,
+    schema: ReadSchema,
     ids: Ids,
     table: Annotated[str | None, Query(max_length=200)] = None,
     scenario: Scenario = None,
     skip_default_scenario: bool = False,
-) -> Precomputed:
+) -> Response:
     """A user's recommendations as the last training computed them."""
-    items = await service.precomputed(session, ids, kind="user", wire_id=user_id)
-    return Precomputed(items_id=items)
+    lanes = request.app.state.lanes
+    items = await service.precomputed(lanes, schema, ids, kind="user", wire_id=user_id)
+    return _json(Precomputed(items_id=items))
+
+
+def _json(answer: Precomputed) -> Response:
+    return Response(answer.model_dump_json(), media_type="application/json")
 
 
 # --- background tasks and trained models ---------------------------------------------------

@@ -10,9 +10,10 @@ from sqlalchemy import func, literal, or_, select, union
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.exc import IntegrityError
 
-from tenantry.db.sessions import TenantSession
+from tenantry.db.engine import Lanes
+from tenantry.db.sessions import TenantSession, fetch_row
 from tenantry.models.control import Job, JobKind
-from tenantry.models.data import Interaction, Item, Rating, RecoModel, RecoPrecomputed, RecoTask
+from tenantry.models.data import Interaction, Item, Rating, RecoModel, RecoTask
 
 WAITING = ("REQUEST_SENT", "RUNNING")
 
@@ -67,12 +68,29 @@ async def property_of(
     return {item: found for item, found in (await session.execute(statement)).all()}
 
 
-async def precomputed(session: TenantSession, kind: str, subject: bytes) -> list[bytes] | None:
-    return await session.scalar(
-        select(RecoPrecomputed.items).where(
-            RecoPrecomputed.subject_kind == kind, RecoPrecomputed.subject == subject
-        )
-    )
+# The stored recommendations of a subject, those still in `items` only, in their order (NULL
+# when none is stored, or none is left), and the trained model's version (NULL: none yet).
+PRECOMPUTED = """
+SELECT (SELECT version FROM {schema}.reco_models WHERE kind = 'als') AS version,
+       (SELECT array_agg(t.item ORDER BY t.n)
+        FROM {schema}.reco_precomputed AS p, unnest(p.items) WITH ORDINALITY AS t (item, n)
+        WHERE p.subject_kind = $1 AND p.subject = $2
+          AND EXISTS (SELECT 1 FROM {schema}.items AS i WHERE i.item_id = t.item)) AS items
+"""
+SUBJECT_EXISTS = {
+    "item": "SELECT EXISTS (SELECT 1 FROM {schema}.items WHERE item_id = $1)",
+    "user": "SELECT EXISTS (SELECT 1 FROM {schema}.users WHERE user_id = $1)",
+}
+
+
+async def precomputed(lanes: Lanes, schema: str, kind: str, subject: bytes) -> Any:
+    """(version, items) of one subject's precomputed recommendations: one round trip."""
+    return await fetch_row(lanes, PRECOMPUTED, schema, kind, subject)
+
+
+async def subject_exists(lanes: Lanes, schema: str, kind: str, subject: bytes) -> bool:
+    row = await fetch_row(lanes, SUBJECT_EXISTS[kind], schema, subject)
+    return bool(row[0])
 
 
 async def add_task(session: TenantSession, name: str, schema: str, database: str) -> uuid.UUID:

@@ -27,7 +27,7 @@ from tenantry.data.flexible_ids import IdCodec
 from tenantry.data.pagination import Cursors, InvalidCursor
 from tenantry.data.recommendations import filters, repository, reranking
 from tenantry.data.recommendations.cache import ModelCache
-from tenantry.data.recommendations.engine import Floats, Indices, Model, ranked
+from tenantry.data.recommendations.engine import Floats, Indices, Model, ranked, scaled
 from tenantry.data.recommendations.scenarios import service as scenarios
 from tenantry.data.recommendations.training import (
     DEFAULT_RATING,
@@ -35,6 +35,7 @@ from tenantry.data.recommendations.training import (
     MAX_RATING,
     TASK_NAMES,
 )
+from tenantry.db.engine import Lanes
 from tenantry.db.sessions import TenantSession
 from tenantry.errors import BadRequest, Conflict
 
@@ -111,7 +112,8 @@ async def model(session: TenantSession, cache: ModelCache, schema: str) -> Model
         stored = await repository.artefacts(session, version)
         if "als" not in stored or "popularity" not in stored:
             raise ModelNotReady
-        return await asyncio.to_thread(Model.load, version, stored["als"], stored["popularity"])
+        parts = stored["als"], stored["popularity"], stored.get("neighbours")
+        return await asyncio.to_thread(Model.load, version, *parts)
 
     return await cache.get(schema, version, load)
 
@@ -136,7 +138,7 @@ async def of_user(
     if index is not None and not context:
         scores = trained.for_user(index)
     elif index is not None:
-        scores = _unit(trained.for_user(index)) + _unit(trained.for_items(list(context)))
+        scores = scaled(trained.for_user(index)) + scaled(trained.for_items(list(context)))
     else:
         scores = trained.for_items([*rated, *context]) if rated or context else trained.popular()
     return Subject(scores, rated=rated, key=key)
@@ -149,7 +151,7 @@ async def of_item(session: TenantSession, trained: Model, ids: IdCodecs, item_id
         if not await _exists(session, ITEMS.table, key):
             raise ITEMS.missing(ids.item.decode(key))
         return Subject(trained.popular(), item=key)
-    return Subject(trained.for_items([index]), excluded=[index], item=key)
+    return Subject(trained.for_item(index), excluded=[index], item=key)
 
 
 def of_session(
@@ -193,7 +195,7 @@ async def of_users_group(
     members = []
     for index, user in enumerate(users):
         wire = ids.user.decode(encoded(ids.user, user, f"users.{index}"))
-        members.append(_unit((await of_user(session, trained, ids, str(wire), ())).scores))
+        members.append(scaled((await of_user(session, trained, ids, str(wire), ())).scores))
     stacked = np.vstack(members)
     scores = (1 - consensus) * stacked.mean(axis=0) + consensus * stacked.min(axis=0)
     return Subject(scores.astype(np.float32))
@@ -224,12 +226,6 @@ async def _exists(session: TenantSession, table: Any, key: bytes) -> bool:
     from tenantry.data.catalog import repository as catalog
 
     return await catalog.present(session, table, key)
-
-
-def _unit(scores: Floats) -> Floats:
-    low, high = float(scores.min()), float(scores.max())
-    scaled: Floats = (scores - low) / (high - low) if high > low else np.zeros_like(scores)
-    return scaled
 
 
 # --- ranking ---------------------------------------------------------------------------------
@@ -321,17 +317,17 @@ def _offset(cursors: Cursors, scope: str, cursor: str | None) -> int:
 
 
 async def precomputed(
-    session: TenantSession, ids: IdCodecs, *, kind: str, wire_id: str
+    lanes: Lanes, schema: str, ids: IdCodecs, *, kind: str, wire_id: str
 ) -> list[Any]:
-    """A precomputed recommendation: one read by primary key. 404 for an unknown subject,
-    409 before the first training."""
+    """A precomputed recommendation, the items deleted since left out: one read on the
+    driver. 404 for an unknown subject, 409 before the first training."""
     codec, missing = (ids.item, ITEMS) if kind == "item" else (ids.user, USERS)
     key = encoded(codec, wire_id, f"{kind}_id")
-    items = await repository.precomputed(session, kind, key)
+    version, items = await repository.precomputed(lanes, schema, kind, key)
+    if version is None:
+        raise ModelNotReady
     if items is None:
-        if await repository.current_version(session) is None:
-            raise ModelNotReady
-        if not await _exists(session, missing.table, key):
+        if not await repository.subject_exists(lanes, schema, kind, key):
             raise missing.missing(codec.decode(key))
         items = []
     return [ids.item.decode(item) for item in items]
@@ -373,7 +369,7 @@ async def property_values(
         raise invalid({"item_property_name": [f"No item property {name} is declared."]})
     typed = await filters.check_filters(session, filters.parse_filters(asked_filters))
     chosen, scores = await _candidates(
-        session, trained, _unit(subject.scores), subject.excluded, typed, PROPERTY_ITEMS
+        session, trained, scaled(subject.scores), subject.excluded, typed, PROPERTY_ITEMS
     )
     values = await repository.property_of(session, [trained.items[i] for i in chosen], name)
     totals: dict[str, float] = {}
