@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, literal, or_, select, union
+from sqlalchemy import LargeBinary, any_, func, literal, or_, select, union
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.exc import IntegrityError
 
+from tenantry.data.catalog.repository import array
 from tenantry.db.engine import Lanes
 from tenantry.db.sessions import TenantSession, fetch_row
 from tenantry.models.control import Job, JobKind
@@ -44,6 +45,14 @@ async def rated(session: TenantSession, user: bytes) -> list[bytes]:
         select(Interaction.item_id).where(Interaction.user_id == user),
     )
     return list((await session.scalars(statement)).all())
+
+
+async def existing(session: TenantSession, items: Sequence[bytes]) -> set[bytes]:
+    """Which of `items` are in `items` (one probe of the primary key each)."""
+    if not items:
+        return set()
+    statement = select(Item.item_id).where(Item.item_id == any_(array(items, LargeBinary())))
+    return set((await session.scalars(statement)).all())
 
 
 async def with_properties(

@@ -286,16 +286,16 @@ async def _candidates(
     typed: Sequence[filters.Filter],
     wanted: int,
 ) -> tuple[list[int], list[float]]:
-    """The `wanted` best items that pass the filters, best first, with their scores."""
+    """The `wanted` best items still in `items` (the model may know items deleted since it
+    was trained) that pass the filters, best first, with their scores."""
     blocked: Indices = np.asarray(sorted(set(excluded)), dtype=np.intp)
     size = wanted if not typed else max(wanted * WIDEN, 64)
     while True:
-        best = ranked(scores, size, blocked)
-        if not typed:
-            chosen = best.tolist()
-            break
-        passing = await filters.passing(session, typed, [trained.items[i] for i in best.tolist()])
-        chosen = [i for i in best.tolist() if trained.items[i] in passing]
+        best = ranked(scores, size, blocked).tolist()
+        kept = await repository.existing(session, [trained.items[i] for i in best])
+        if typed:
+            kept = await filters.passing(session, typed, sorted(kept))
+        chosen = [i for i in best if trained.items[i] in kept]
         if len(chosen) >= wanted or size >= len(trained.items):
             break
         size *= WIDEN
