@@ -34,6 +34,7 @@ Figures to bench/results/reco.json.
 
 import argparse
 import asyncio
+import json
 import os
 import time
 from collections.abc import Callable
@@ -678,6 +679,14 @@ def print_speed(figures: dict[str, Any]) -> None:
     )
 
 
+def kept_figures() -> dict[str, Any]:
+    path = RESULTS / "reco.json"
+    if not path.exists():
+        return {}
+    previous = json.loads(path.read_text())
+    return {part: previous[part] for part in ("quality", "speed") if part in previous}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=10_000)
@@ -697,14 +706,15 @@ def main() -> None:
     only.add_argument("--quality-only", action="store_true")
     only.add_argument("--speed-only", action="store_true")
     args = parser.parse_args()
-    figures: dict[str, Any] = {"load_average_at_start": os.getloadavg()}
+    figures = kept_figures()  # a part not run keeps the figures of its last run
     if not args.speed_only:
-        figures["quality"] = quality(args)
+        load = {"load_average_at_start": os.getloadavg()}
+        figures["quality"] = quality(args) | load | {"load_average_at_end": os.getloadavg()}
         print_quality(figures["quality"])
     if not args.quality_only:
-        figures["speed"] = speed(args)
+        load = {"load_average_at_start": os.getloadavg()}
+        figures["speed"] = speed(args) | load | {"load_average_at_end": os.getloadavg()}
         print_speed(figures["speed"])
-    figures["load_average_at_end"] = os.getloadavg()
     path = write_results("reco", figures)
     print(f"wrote {path}")
 

@@ -3,12 +3,14 @@ Python client: `/v1/recommendation/…`, `/v1/tasks/{name}/…`, `/v1/pretrained
 
 from typing import Annotated
 
-from fastapi import Path, Query, Request, Response
+from fastapi import Depends, Path, Query, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from pydantic import StringConstraints
 
-from tenantry.auth.context import BackendOrAbove
+from tenantry.auth.context import BackendOrAbove, RootOrManager
 from tenantry.data.access import DataReader, DataWriter, ReadSchema, WriteSchema
-from tenantry.data.catalog.ids import Ids, encoded
+from tenantry.data.catalog.ids import Ids, encoded, invalid
 from tenantry.data.pagination import MAX_CURSOR_LENGTH, Signer
 from tenantry.data.recommendations import service
 from tenantry.data.recommendations.cache import ModelCache
@@ -17,6 +19,9 @@ from tenantry.data.recommendations.schemas import (
     ContextSessionQuery,
     ContextUserQuery,
     GenericQuery,
+    InteractionRatingRead,
+    InteractionRatings,
+    InteractionRatingWrite,
     ItemPropertiesQuery,
     ItemsPage,
     Precomputed,
@@ -31,12 +36,33 @@ from tenantry.data.recommendations.schemas import (
     UsersGroupQuery,
 )
 from tenantry.data.recommendations.service import Ask, Page, Subject
-from tenantry.data.recommendations.training import TASK_NAMES
+from tenantry.data.recommendations.training import DEFAULT_RATING, DEFAULT_RATINGS, TASK_NAMES
 from tenantry.db.sessions import TenantSession, after_commit
 from tenantry.kernel.versions import V1
 from tenantry.routing import Router, hot
 
-router = Router(prefix=V1, tags=["recommendations"])
+
+async def _declared_parameters_only(request: Request) -> None:
+    """400 naming each query parameter the route does not declare, as the lists do. (The hot
+    layer leaves a request with such a parameter to the application, which checks it here.)"""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    unknown = sorted(set(request.query_params) - _query_names(route.dependant))
+    if unknown:
+        raise invalid({name: ["Not a parameter of this route."] for name in unknown})
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+router = Router(
+    prefix=V1, tags=["recommendations"], dependencies=[Depends(_declared_parameters_only)]
+)
 
 ItemId = Annotated[str, Path(max_length=200, description="An id of the item_id_type.")]
 UserId = Annotated[str, Path(max_length=200, description="An id of the user_id_type.")]
@@ -230,8 +256,12 @@ async def users_group_to_items(
 # --- anonymous sessions --------------------------------------------------------------------
 
 
-def _session_subject(trained: Model, ids: Ids, body: SessionQuery, context: list[int]) -> Subject:
-    subject = service.of_session(trained, ids, body.ratings or [], body.interactions or [], context)
+async def _session_subject(
+    session: TenantSession, trained: Model, ids: Ids, body: SessionQuery, context: list[int]
+) -> Subject:
+    implied = await service.implied_ratings(session) if body.interactions else DEFAULT_RATINGS
+    ratings, interactions = body.ratings or [], body.interactions or []
+    subject = service.of_session(trained, ids, ratings, interactions, context, implied)
     if body.session_id is not None:
         subject.key = str(body.session_id).encode()
     if body.user_id is not None:
@@ -262,7 +292,7 @@ async def session_to_items(
 ) -> ItemsPage:
     """Items for an anonymous session, from the ratings or interactions sent."""
     trained = await _model(session, request, schema)
-    subject = _session_subject(trained, ids, body, [])
+    subject = await _session_subject(session, trained, ids, body, [])
     page = await service.recommend(
         session,
         trained,
@@ -287,7 +317,7 @@ async def session_to_items_with_context(
     """Items for an anonymous session looking at some items now."""
     trained = await _model(session, request, schema)
     context = service.context_items(trained, ids.item, body.context_items)
-    subject = _session_subject(trained, ids, body, context)
+    subject = await _session_subject(session, trained, ids, body, context)
     subject.excluded = context
     page = await service.recommend(
         session,
@@ -322,7 +352,7 @@ async def generic_to_items(
         subject = await service.of_item(session, trained, ids, wire)
         reco_type = "item_to_items"
     else:
-        subject = _session_subject(trained, ids, body, context)
+        subject = await _session_subject(session, trained, ids, body, context)
         reco_type = "session_to_items"
     subject.excluded = [*subject.excluded, *context]
     page = await service.recommend(
@@ -373,7 +403,9 @@ async def session_to_item_properties(
 ) -> PropertiesPage:
     """Values of an item property for an anonymous session."""
     trained = await _model(session, request, schema)
-    subject = service.of_session(trained, ids, body.ratings or [], body.interactions or [])
+    implied = await service.implied_ratings(session) if body.interactions else DEFAULT_RATINGS
+    ratings, interactions = body.ratings or [], body.interactions or []
+    subject = service.of_session(trained, ids, ratings, interactions, implied=implied)
     values = await service.property_values(
         session, trained, subject, item_property_name, amount=body.amt, asked_filters=body.filters
     )
@@ -480,3 +512,53 @@ async def list_trained_models(_: BackendOrAbove, session: DataReader) -> Trained
             for row in rows
         ]
     )
+
+
+# --- interaction ratings (this server's own routes) ----------------------------------------
+
+InteractionTypePath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^\x00]+$",
+        description="An interaction type, as interactions name it.",
+    ),
+]
+
+
+@router.get("/interaction-ratings/")
+async def list_interaction_ratings(_: BackendOrAbove, session: DataReader) -> InteractionRatings:
+    """The rating each interaction type implies when a model learns from interactions."""
+    rows = await service.interaction_ratings(session)
+    return InteractionRatings(
+        interaction_types=[
+            InteractionRatingRead(interaction_type=name, rating=rating, default=default)
+            for name, rating, default in rows
+        ],
+        other_types_rating=DEFAULT_RATING,
+    )
+
+
+@router.put("/interaction-ratings/{interaction_type}/")
+async def set_interaction_rating(
+    interaction_type: InteractionTypePath,
+    body: InteractionRatingWrite,
+    _: RootOrManager,
+    session: DataWriter,
+) -> InteractionRatingRead:
+    """Set the rating an interaction type implies in this database (1 to 10); the next
+    training learns from it."""
+    await service.set_interaction_rating(session, interaction_type, body.rating)
+    return InteractionRatingRead(
+        interaction_type=interaction_type, rating=body.rating, default=False
+    )
+
+
+@router.delete("/interaction-ratings/{interaction_type}/", status_code=204)
+async def remove_interaction_rating(
+    interaction_type: InteractionTypePath, _: RootOrManager, session: DataWriter
+) -> Response:
+    """Give an interaction type back its default rating."""
+    await service.remove_interaction_rating(session, interaction_type)
+    return Response(status_code=204)

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import LargeBinary, any_, func, literal, or_, select, union
+from sqlalchemy import LargeBinary, any_, delete, func, literal, or_, select, union
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.exc import IntegrityError
 
@@ -14,7 +14,14 @@ from tenantry.data.catalog.repository import array
 from tenantry.db.engine import Lanes
 from tenantry.db.sessions import TenantSession, fetch_row
 from tenantry.models.control import Job, JobKind
-from tenantry.models.data import Interaction, Item, Rating, RecoModel, RecoTask
+from tenantry.models.data import (
+    Interaction,
+    InteractionRating,
+    Item,
+    Rating,
+    RecoModel,
+    RecoTask,
+)
 
 WAITING = ("REQUEST_SENT", "RUNNING")
 
@@ -130,6 +137,34 @@ async def tasks(session: TenantSession, name: str, offset: int, limit: int) -> S
         .limit(limit)
     )
     return (await session.execute(statement)).all()
+
+
+async def interaction_ratings(session: TenantSession) -> dict[str, float]:
+    """The ratings this database sets for interaction types."""
+    rows = await session.execute(
+        select(InteractionRating.interaction_type, InteractionRating.rating)
+    )
+    return {interaction_type: rating for interaction_type, rating in rows.all()}
+
+
+async def set_interaction_rating(
+    session: TenantSession, interaction_type: str, rating: float
+) -> None:
+    statement = insert(InteractionRating).values(interaction_type=interaction_type, rating=rating)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[InteractionRating.interaction_type], set_={"rating": rating}
+        )
+    )
+
+
+async def remove_interaction_rating(session: TenantSession, interaction_type: str) -> bool:
+    statement = (
+        delete(InteractionRating)
+        .where(InteractionRating.interaction_type == interaction_type)
+        .returning(InteractionRating.interaction_type)
+    )
+    return (await session.execute(statement)).first() is not None
 
 
 __all__ = ["WAITING", "IntegrityError"]

@@ -15,7 +15,7 @@ reference names it), never an empty list.
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +37,7 @@ from tenantry.data.recommendations.training import (
 )
 from tenantry.db.engine import Lanes
 from tenantry.db.sessions import TenantSession
-from tenantry.errors import BadRequest, Conflict
+from tenantry.errors import BadRequest, Conflict, NotFound
 
 DEFAULT_AMOUNT = 16
 MAX_AMOUNT = 64
@@ -54,6 +54,12 @@ class ModelNotReady(Conflict):
         "needed, then POST tasks/ml_model_retrain/ (training also starts by itself once "
         "enough data has arrived)."
     )
+
+
+class InteractionRatingNotFound(NotFound):
+    code = "INTERACTION_RATING_NOT_FOUND"
+    resource = "interaction rating"
+    default_detail = "This database sets no rating for this interaction type: it has the default."
 
 
 class WrongTaskName(BadRequest):
@@ -160,9 +166,11 @@ def of_session(
     ratings: Sequence[Any],
     interactions: Sequence[Any],
     context: Sequence[int] = (),
+    implied: Mapping[str, float] = DEFAULT_RATINGS,
 ) -> Subject:
     """An anonymous session's scores, folded in from the ratings or interactions sent
-    (items the model does not know count for nothing)."""
+    (items the model does not know count for nothing; an interaction counts as the rating
+    `implied` gives its type)."""
     weights: dict[int, float] = {}
     for index, rating in enumerate(ratings):
         item = trained.item_index.get(encoded(ids.item, rating.item_id, f"ratings.{index}.item_id"))
@@ -172,8 +180,8 @@ def of_session(
         field_name = f"interactions.{index}.item_id"
         item = trained.item_index.get(encoded(ids.item, interaction.item_id, field_name))
         if item is not None:
-            implied = DEFAULT_RATINGS.get(interaction.interaction_type, DEFAULT_RATING)
-            weights[item] = max(weights.get(item, 0.0), implied / MAX_RATING)
+            rating = implied.get(interaction.interaction_type, DEFAULT_RATING)
+            weights[item] = max(weights.get(item, 0.0), rating / MAX_RATING)
     rated = list(weights)
     for item in context:
         weights[item] = max(weights.get(item, 0.0), 1.0)
@@ -400,3 +408,31 @@ async def tasks(session: TenantSession, name: str, *, page: int, amount: int) ->
 
 async def trained_models(session: TenantSession) -> Sequence[Any]:
     return await repository.trained(session)
+
+
+# --- interaction ratings ---------------------------------------------------------------------
+
+
+async def implied_ratings(session: TenantSession) -> dict[str, float]:
+    """The rating each interaction type implies in this database: its own, else the
+    default (`training.DEFAULT_RATINGS`; any other type, `DEFAULT_RATING`)."""
+    return DEFAULT_RATINGS | await repository.interaction_ratings(session)
+
+
+async def interaction_ratings(session: TenantSession) -> list[tuple[str, float, bool]]:
+    """(type, rating, whether it is the default) of every type set or with a default."""
+    own = await repository.interaction_ratings(session)
+    implied = DEFAULT_RATINGS | own
+    return [(name, implied[name], name not in own) for name in sorted(implied)]
+
+
+async def set_interaction_rating(
+    session: TenantSession, interaction_type: str, rating: float
+) -> None:
+    await repository.set_interaction_rating(session, interaction_type, rating)
+
+
+async def remove_interaction_rating(session: TenantSession, interaction_type: str) -> None:
+    """Back to the default; 404 when this database sets none for the type."""
+    if not await repository.remove_interaction_rating(session, interaction_type):
+        raise InteractionRatingNotFound
