@@ -254,6 +254,25 @@ class TestDeletedItems:
             assert gone not in answer.json()["items_id"]
 
 
+class TestSessions:
+    async def test_a_session_id_is_read_by_the_session_id_type(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        key = await catalog(client)
+        await rate(client, key, planted_ratings())
+        await trained(client, key)
+        path = "/v1/recommendation/sessions/items/"
+        ratings = [{"item_id": 1, "rating": 9}]
+        session = "6f9619ff-8b86-d011-b42d-00c04fc964ff"
+        body = {"ratings": ratings, "session_id": session.upper(), "amt": 5}
+        answer = await client.post(path, headers=key, json=body)
+        assert answer.status_code == 200, answer.text
+        same = await client.post(path, headers=key, json=body | {"session_id": session})
+        assert same.json() == answer.json()
+        refused = await client.post(path, headers=key, json=body | {"session_id": "sess-1"})
+        assert "session_id" in assert_problem(refused, 400, "VALIDATION_ERROR")["errors"]
+
+
 class TestQueryParameters:
     @pytest.mark.parametrize(
         "path",

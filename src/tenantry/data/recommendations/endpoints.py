@@ -11,6 +11,7 @@ from pydantic import StringConstraints
 from tenantry.auth.context import BackendOrAbove, RootOrManager
 from tenantry.data.access import DataReader, DataWriter, ReadSchema, WriteSchema
 from tenantry.data.catalog.ids import Ids, encoded, invalid
+from tenantry.data.interactions.ids import SessionIds
 from tenantry.data.pagination import MAX_CURSOR_LENGTH, Signer
 from tenantry.data.recommendations import service
 from tenantry.data.recommendations.cache import ModelCache
@@ -257,13 +258,20 @@ async def users_group_to_items(
 
 
 async def _session_subject(
-    session: TenantSession, trained: Model, ids: Ids, body: SessionQuery, context: list[int]
+    session: TenantSession,
+    trained: Model,
+    ids: Ids,
+    sessions: SessionIds,
+    body: SessionQuery,
+    context: list[int],
 ) -> Subject:
+    """A session's scores; its key (what an A/B split reads) the stored form of its user's
+    id, else of its session's (by the database's session id type)."""
     implied = await service.implied_ratings(session) if body.interactions else DEFAULT_RATINGS
     ratings, interactions = body.ratings or [], body.interactions or []
     subject = service.of_session(trained, ids, ratings, interactions, context, implied)
     if body.session_id is not None:
-        subject.key = str(body.session_id).encode()
+        subject.key = encoded(sessions.session, body.session_id, "session_id")
     if body.user_id is not None:
         subject.key = encoded(ids.user, body.user_id, "user_id")
     return subject
@@ -288,11 +296,12 @@ async def session_to_items(
     session: DataReader,
     schema: ReadSchema,
     ids: Ids,
+    sessions: SessionIds,
     signer: Signer,
 ) -> ItemsPage:
     """Items for an anonymous session, from the ratings or interactions sent."""
     trained = await _model(session, request, schema)
-    subject = await _session_subject(session, trained, ids, body, [])
+    subject = await _session_subject(session, trained, ids, sessions, body, [])
     page = await service.recommend(
         session,
         trained,
@@ -312,12 +321,13 @@ async def session_to_items_with_context(
     session: DataReader,
     schema: ReadSchema,
     ids: Ids,
+    sessions: SessionIds,
     signer: Signer,
 ) -> ItemsPage:
     """Items for an anonymous session looking at some items now."""
     trained = await _model(session, request, schema)
     context = service.context_items(trained, ids.item, body.context_items)
-    subject = await _session_subject(session, trained, ids, body, context)
+    subject = await _session_subject(session, trained, ids, sessions, body, context)
     subject.excluded = context
     page = await service.recommend(
         session,
@@ -338,6 +348,7 @@ async def generic_to_items(
     session: DataReader,
     schema: ReadSchema,
     ids: Ids,
+    sessions: SessionIds,
     signer: Signer,
 ) -> ItemsPage:
     """Items for whatever is given: a user, else an item, else a session's data."""
@@ -352,7 +363,7 @@ async def generic_to_items(
         subject = await service.of_item(session, trained, ids, wire)
         reco_type = "item_to_items"
     else:
-        subject = await _session_subject(session, trained, ids, body, context)
+        subject = await _session_subject(session, trained, ids, sessions, body, context)
         reco_type = "session_to_items"
     subject.excluded = [*subject.excluded, *context]
     page = await service.recommend(
