@@ -8,6 +8,7 @@ from functools import partial
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp
+from threadpoolctl import threadpool_limits
 
 from tenantry import __version__, health, scrape
 from tenantry.admin import UPLOAD_PATH as ADMIN_UPLOAD_PATH
@@ -83,6 +84,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             metrics=app.state.metrics,
         )
         app.state.worker_task = asyncio.create_task(app.state.worker.run(), name="worker")
+    # A recommendation's products are small: a pool of BLAS threads per product would fight
+    # the event loop and the other requests for the cores (training runs its own threads).
+    threadpool_limits(1, "blas")
     gc.freeze()  # what startup made lives as long as the process: keep it out of collections
     try:
         yield

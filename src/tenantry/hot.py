@@ -115,10 +115,13 @@ def _arguments_of(
         raise TypeError(f"hot route {route.path}: one body, not embedded")
     dependencies = [(sub.name, _resolver(route, sub)) for sub in dependant.dependencies]
     path_params, query_params = _reader(dependant.path_params), _reader(dependant.query_params)
+    declared = {param.alias for param in dependant.query_params}
 
     async def arguments(
         request: Request, context: AuthContext, path: dict[str, str]
     ) -> dict[str, Any]:
+        if not declared.issuperset(request.query_params):
+            raise LeftToTheApplication  # a parameter the route does not read: not plain
         converted = {
             name: route.param_convertors[name].convert(value) for name, value in path.items()
         }
@@ -131,8 +134,9 @@ def _arguments_of(
         if dependant.request_param_name:
             values[dependant.request_param_name] = request
         for name, resolve in dependencies:
-            assert name is not None
-            values[name] = await resolve(request, context)
+            value = await resolve(request, context)
+            if name is not None:  # a router's dependency checks; it gives the endpoint nothing
+                values[name] = value
         return values
 
     return arguments

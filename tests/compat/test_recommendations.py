@@ -89,7 +89,8 @@ class TestTraining:
         assert tasks[0]["status"] == "COMPLETED"
         assert "trained on" in tasks[0]["progress"]
         models = trained.api.list_trained_models()["trained_models"]
-        assert {model["algorithm"] for model in models} == {"implicit ALS", "popularity"}
+        algorithms = {model["algorithm"] for model in models}
+        assert algorithms == {"implicit ALS", "implicit item-item co-occurrence", "popularity"}
 
     def test_an_unknown_task_is_refused(self, trained: Trained) -> None:
         with pytest.raises(WrongData):

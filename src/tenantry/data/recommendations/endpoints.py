@@ -3,12 +3,15 @@ Python client: `/v1/recommendation/…`, `/v1/tasks/{name}/…`, `/v1/pretrained
 
 from typing import Annotated
 
-from fastapi import Path, Query, Request
+from fastapi import Depends, Path, Query, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from pydantic import StringConstraints
 
-from tenantry.auth.context import BackendOrAbove
+from tenantry.auth.context import BackendOrAbove, RootOrManager
 from tenantry.data.access import DataReader, DataWriter, ReadSchema, WriteSchema
-from tenantry.data.catalog.ids import Ids, encoded
+from tenantry.data.catalog.ids import Ids, encoded, invalid
+from tenantry.data.interactions.ids import SessionIds
 from tenantry.data.pagination import MAX_CURSOR_LENGTH, Signer
 from tenantry.data.recommendations import service
 from tenantry.data.recommendations.cache import ModelCache
@@ -17,6 +20,9 @@ from tenantry.data.recommendations.schemas import (
     ContextSessionQuery,
     ContextUserQuery,
     GenericQuery,
+    InteractionRatingRead,
+    InteractionRatings,
+    InteractionRatingWrite,
     ItemPropertiesQuery,
     ItemsPage,
     Precomputed,
@@ -31,12 +37,33 @@ from tenantry.data.recommendations.schemas import (
     UsersGroupQuery,
 )
 from tenantry.data.recommendations.service import Ask, Page, Subject
-from tenantry.data.recommendations.training import TASK_NAMES
+from tenantry.data.recommendations.training import DEFAULT_RATING, DEFAULT_RATINGS, TASK_NAMES
 from tenantry.db.sessions import TenantSession, after_commit
 from tenantry.kernel.versions import V1
-from tenantry.routing import Router
+from tenantry.routing import Router, hot
 
-router = Router(prefix=V1, tags=["recommendations"])
+
+async def _declared_parameters_only(request: Request) -> None:
+    """400 naming each query parameter the route does not declare, as the lists do. (The hot
+    layer leaves a request with such a parameter to the application, which checks it here.)"""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    unknown = sorted(set(request.query_params) - _query_names(route.dependant))
+    if unknown:
+        raise invalid({name: ["Not a parameter of this route."] for name in unknown})
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+router = Router(
+    prefix=V1, tags=["recommendations"], dependencies=[Depends(_declared_parameters_only)]
+)
 
 ItemId = Annotated[str, Path(max_length=200, description="An id of the item_id_type.")]
 UserId = Annotated[str, Path(max_length=200, description="An id of the user_id_type.")]
@@ -230,10 +257,21 @@ async def users_group_to_items(
 # --- anonymous sessions --------------------------------------------------------------------
 
 
-def _session_subject(trained: Model, ids: Ids, body: SessionQuery, context: list[int]) -> Subject:
-    subject = service.of_session(trained, ids, body.ratings or [], body.interactions or [], context)
+async def _session_subject(
+    session: TenantSession,
+    trained: Model,
+    ids: Ids,
+    sessions: SessionIds,
+    body: SessionQuery,
+    context: list[int],
+) -> Subject:
+    """A session's scores; its key (what an A/B split reads) the stored form of its user's
+    id, else of its session's (by the database's session id type)."""
+    implied = await service.implied_ratings(session) if body.interactions else DEFAULT_RATINGS
+    ratings, interactions = body.ratings or [], body.interactions or []
+    subject = service.of_session(trained, ids, ratings, interactions, context, implied)
     if body.session_id is not None:
-        subject.key = str(body.session_id).encode()
+        subject.key = encoded(sessions.session, body.session_id, "session_id")
     if body.user_id is not None:
         subject.key = encoded(ids.user, body.user_id, "user_id")
     return subject
@@ -258,11 +296,12 @@ async def session_to_items(
     session: DataReader,
     schema: ReadSchema,
     ids: Ids,
+    sessions: SessionIds,
     signer: Signer,
 ) -> ItemsPage:
     """Items for an anonymous session, from the ratings or interactions sent."""
     trained = await _model(session, request, schema)
-    subject = _session_subject(trained, ids, body, [])
+    subject = await _session_subject(session, trained, ids, sessions, body, [])
     page = await service.recommend(
         session,
         trained,
@@ -282,12 +321,13 @@ async def session_to_items_with_context(
     session: DataReader,
     schema: ReadSchema,
     ids: Ids,
+    sessions: SessionIds,
     signer: Signer,
 ) -> ItemsPage:
     """Items for an anonymous session looking at some items now."""
     trained = await _model(session, request, schema)
     context = service.context_items(trained, ids.item, body.context_items)
-    subject = _session_subject(trained, ids, body, context)
+    subject = await _session_subject(session, trained, ids, sessions, body, context)
     subject.excluded = context
     page = await service.recommend(
         session,
@@ -308,6 +348,7 @@ async def generic_to_items(
     session: DataReader,
     schema: ReadSchema,
     ids: Ids,
+    sessions: SessionIds,
     signer: Signer,
 ) -> ItemsPage:
     """Items for whatever is given: a user, else an item, else a session's data."""
@@ -322,7 +363,7 @@ async def generic_to_items(
         subject = await service.of_item(session, trained, ids, wire)
         reco_type = "item_to_items"
     else:
-        subject = _session_subject(trained, ids, body, context)
+        subject = await _session_subject(session, trained, ids, sessions, body, context)
         reco_type = "session_to_items"
     subject.excluded = [*subject.excluded, *context]
     page = await service.recommend(
@@ -373,7 +414,9 @@ async def session_to_item_properties(
 ) -> PropertiesPage:
     """Values of an item property for an anonymous session."""
     trained = await _model(session, request, schema)
-    subject = service.of_session(trained, ids, body.ratings or [], body.interactions or [])
+    implied = await service.implied_ratings(session) if body.interactions else DEFAULT_RATINGS
+    ratings, interactions = body.ratings or [], body.interactions or []
+    subject = service.of_session(trained, ids, ratings, interactions, implied=implied)
     values = await service.property_values(
         session, trained, subject, item_property_name, amount=body.amt, asked_filters=body.filters
     )
@@ -383,34 +426,44 @@ async def session_to_item_properties(
 # --- precomputed ---------------------------------------------------------------------------
 
 
-@router.get("/recommendation/precomputed/items/{item_id}/items/")
+@router.get("/recommendation/precomputed/items/{item_id}/items/", response_model=Precomputed)
+@hot
 async def precomputed_item_to_items(
     item_id: ItemId,
-    session: DataReader,
+    request: Request,
+    schema: ReadSchema,
     ids: Ids,
     table: Annotated[str | None, Query(max_length=200)] = None,
     scenario: Scenario = None,
     skip_default_scenario: bool = False,
     user_id: Annotated[str | None, Query(max_length=200)] = None,
     session_id: Annotated[str | None, Query(max_length=200)] = None,
-) -> Precomputed:
+) -> Response:
     """An item's recommendations as the last training computed them."""
-    items = await service.precomputed(session, ids, kind="item", wire_id=item_id)
-    return Precomputed(items_id=items)
+    lanes = request.app.state.lanes
+    items = await service.precomputed(lanes, schema, ids, kind="item", wire_id=item_id)
+    return _json(Precomputed(items_id=items))
 
 
-@router.get("/recommendation/precomputed/users/{user_id}/items/")
+@router.get("/recommendation/precomputed/users/{user_id}/items/", response_model=Precomputed)
+@hot
 async def precomputed_user_to_items(
     user_id: UserId,
-    session: DataReader,
+    request: Request,
+    schema: ReadSchema,
     ids: Ids,
     table: Annotated[str | None, Query(max_length=200)] = None,
     scenario: Scenario = None,
     skip_default_scenario: bool = False,
-) -> Precomputed:
+) -> Response:
     """A user's recommendations as the last training computed them."""
-    items = await service.precomputed(session, ids, kind="user", wire_id=user_id)
-    return Precomputed(items_id=items)
+    lanes = request.app.state.lanes
+    items = await service.precomputed(lanes, schema, ids, kind="user", wire_id=user_id)
+    return _json(Precomputed(items_id=items))
+
+
+def _json(answer: Precomputed) -> Response:
+    return Response(answer.model_dump_json(), media_type="application/json")
 
 
 # --- background tasks and trained models ---------------------------------------------------
@@ -470,3 +523,53 @@ async def list_trained_models(_: BackendOrAbove, session: DataReader) -> Trained
             for row in rows
         ]
     )
+
+
+# --- interaction ratings (this server's own routes) ----------------------------------------
+
+InteractionTypePath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^\x00]+$",
+        description="An interaction type, as interactions name it.",
+    ),
+]
+
+
+@router.get("/interaction-ratings/")
+async def list_interaction_ratings(_: BackendOrAbove, session: DataReader) -> InteractionRatings:
+    """The rating each interaction type implies when a model learns from interactions."""
+    rows = await service.interaction_ratings(session)
+    return InteractionRatings(
+        interaction_types=[
+            InteractionRatingRead(interaction_type=name, rating=rating, default=default)
+            for name, rating, default in rows
+        ],
+        other_types_rating=DEFAULT_RATING,
+    )
+
+
+@router.put("/interaction-ratings/{interaction_type}/")
+async def set_interaction_rating(
+    interaction_type: InteractionTypePath,
+    body: InteractionRatingWrite,
+    _: RootOrManager,
+    session: DataWriter,
+) -> InteractionRatingRead:
+    """Set the rating an interaction type implies in this database (1 to 10); the next
+    training learns from it."""
+    await service.set_interaction_rating(session, interaction_type, body.rating)
+    return InteractionRatingRead(
+        interaction_type=interaction_type, rating=body.rating, default=False
+    )
+
+
+@router.delete("/interaction-ratings/{interaction_type}/", status_code=204)
+async def remove_interaction_rating(
+    interaction_type: InteractionTypePath, _: RootOrManager, session: DataWriter
+) -> Response:
+    """Give an interaction type back its default rating."""
+    await service.remove_interaction_rating(session, interaction_type)
+    return Response(status_code=204)

@@ -6,13 +6,22 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, literal, or_, select, union
+from sqlalchemy import LargeBinary, any_, delete, func, literal, or_, select, union
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.exc import IntegrityError
 
-from tenantry.db.sessions import TenantSession
+from tenantry.data.catalog.repository import array
+from tenantry.db.engine import Lanes
+from tenantry.db.sessions import TenantSession, fetch_row
 from tenantry.models.control import Job, JobKind
-from tenantry.models.data import Interaction, Item, Rating, RecoModel, RecoPrecomputed, RecoTask
+from tenantry.models.data import (
+    Interaction,
+    InteractionRating,
+    Item,
+    Rating,
+    RecoModel,
+    RecoTask,
+)
 
 WAITING = ("REQUEST_SENT", "RUNNING")
 
@@ -45,6 +54,14 @@ async def rated(session: TenantSession, user: bytes) -> list[bytes]:
     return list((await session.scalars(statement)).all())
 
 
+async def existing(session: TenantSession, items: Sequence[bytes]) -> set[bytes]:
+    """Which of `items` are in `items` (one probe of the primary key each)."""
+    if not items:
+        return set()
+    statement = select(Item.item_id).where(Item.item_id == any_(array(items, LargeBinary())))
+    return set((await session.scalars(statement)).all())
+
+
 async def with_properties(
     session: TenantSession, properties: Sequence[dict[str, Any]], limit: int
 ) -> list[bytes]:
@@ -67,12 +84,29 @@ async def property_of(
     return {item: found for item, found in (await session.execute(statement)).all()}
 
 
-async def precomputed(session: TenantSession, kind: str, subject: bytes) -> list[bytes] | None:
-    return await session.scalar(
-        select(RecoPrecomputed.items).where(
-            RecoPrecomputed.subject_kind == kind, RecoPrecomputed.subject == subject
-        )
-    )
+# The stored recommendations of a subject, those still in `items` only, in their order (NULL
+# when none is stored, or none is left), and the trained model's version (NULL: none yet).
+PRECOMPUTED = """
+SELECT (SELECT version FROM {schema}.reco_models WHERE kind = 'als') AS version,
+       (SELECT array_agg(t.item ORDER BY t.n)
+        FROM {schema}.reco_precomputed AS p, unnest(p.items) WITH ORDINALITY AS t (item, n)
+        WHERE p.subject_kind = $1 AND p.subject = $2
+          AND EXISTS (SELECT 1 FROM {schema}.items AS i WHERE i.item_id = t.item)) AS items
+"""
+SUBJECT_EXISTS = {
+    "item": "SELECT EXISTS (SELECT 1 FROM {schema}.items WHERE item_id = $1)",
+    "user": "SELECT EXISTS (SELECT 1 FROM {schema}.users WHERE user_id = $1)",
+}
+
+
+async def precomputed(lanes: Lanes, schema: str, kind: str, subject: bytes) -> Any:
+    """(version, items) of one subject's precomputed recommendations: one round trip."""
+    return await fetch_row(lanes, PRECOMPUTED, schema, kind, subject)
+
+
+async def subject_exists(lanes: Lanes, schema: str, kind: str, subject: bytes) -> bool:
+    row = await fetch_row(lanes, SUBJECT_EXISTS[kind], schema, subject)
+    return bool(row[0])
 
 
 async def add_task(session: TenantSession, name: str, schema: str, database: str) -> uuid.UUID:
@@ -103,6 +137,34 @@ async def tasks(session: TenantSession, name: str, offset: int, limit: int) -> S
         .limit(limit)
     )
     return (await session.execute(statement)).all()
+
+
+async def interaction_ratings(session: TenantSession) -> dict[str, float]:
+    """The ratings this database sets for interaction types."""
+    rows = await session.execute(
+        select(InteractionRating.interaction_type, InteractionRating.rating)
+    )
+    return {interaction_type: rating for interaction_type, rating in rows.all()}
+
+
+async def set_interaction_rating(
+    session: TenantSession, interaction_type: str, rating: float
+) -> None:
+    statement = insert(InteractionRating).values(interaction_type=interaction_type, rating=rating)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[InteractionRating.interaction_type], set_={"rating": rating}
+        )
+    )
+
+
+async def remove_interaction_rating(session: TenantSession, interaction_type: str) -> bool:
+    statement = (
+        delete(InteractionRating)
+        .where(InteractionRating.interaction_type == interaction_type)
+        .returning(InteractionRating.interaction_type)
+    )
+    return (await session.execute(statement)).first() is not None
 
 
 __all__ = ["WAITING", "IntegrityError"]

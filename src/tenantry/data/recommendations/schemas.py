@@ -128,3 +128,18 @@ class TrainedModel(BaseModel):
 class TrainedModels(BaseModel):
     trained_models: list[TrainedModel]
     warnings: list[str] = Field(default_factory=list)
+
+
+class InteractionRatingWrite(Strict):
+    rating: float = Field(ge=1, le=10, allow_inf_nan=False, description="1 to 10.")
+
+
+class InteractionRatingRead(BaseModel):
+    interaction_type: str
+    rating: float
+    default: bool = Field(description="The server's default, not set for this database.")
+
+
+class InteractionRatings(BaseModel):
+    interaction_types: list[InteractionRatingRead]
+    other_types_rating: float = Field(description="The rating of any type not listed.")

@@ -15,7 +15,7 @@ reference names it), never an empty list.
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,7 @@ from tenantry.data.flexible_ids import IdCodec
 from tenantry.data.pagination import Cursors, InvalidCursor
 from tenantry.data.recommendations import filters, repository, reranking
 from tenantry.data.recommendations.cache import ModelCache
-from tenantry.data.recommendations.engine import Floats, Indices, Model, ranked
+from tenantry.data.recommendations.engine import Floats, Indices, Model, ranked, scaled
 from tenantry.data.recommendations.scenarios import service as scenarios
 from tenantry.data.recommendations.training import (
     DEFAULT_RATING,
@@ -35,8 +35,9 @@ from tenantry.data.recommendations.training import (
     MAX_RATING,
     TASK_NAMES,
 )
+from tenantry.db.engine import Lanes
 from tenantry.db.sessions import TenantSession
-from tenantry.errors import BadRequest, Conflict
+from tenantry.errors import BadRequest, Conflict, NotFound
 
 DEFAULT_AMOUNT = 16
 MAX_AMOUNT = 64
@@ -53,6 +54,12 @@ class ModelNotReady(Conflict):
         "needed, then POST tasks/ml_model_retrain/ (training also starts by itself once "
         "enough data has arrived)."
     )
+
+
+class InteractionRatingNotFound(NotFound):
+    code = "INTERACTION_RATING_NOT_FOUND"
+    resource = "interaction rating"
+    default_detail = "This database sets no rating for this interaction type: it has the default."
 
 
 class WrongTaskName(BadRequest):
@@ -111,7 +118,8 @@ async def model(session: TenantSession, cache: ModelCache, schema: str) -> Model
         stored = await repository.artefacts(session, version)
         if "als" not in stored or "popularity" not in stored:
             raise ModelNotReady
-        return await asyncio.to_thread(Model.load, version, stored["als"], stored["popularity"])
+        parts = stored["als"], stored["popularity"], stored.get("neighbours")
+        return await asyncio.to_thread(Model.load, version, *parts)
 
     return await cache.get(schema, version, load)
 
@@ -136,7 +144,7 @@ async def of_user(
     if index is not None and not context:
         scores = trained.for_user(index)
     elif index is not None:
-        scores = _unit(trained.for_user(index)) + _unit(trained.for_items(list(context)))
+        scores = scaled(trained.for_user(index)) + scaled(trained.for_items(list(context)))
     else:
         scores = trained.for_items([*rated, *context]) if rated or context else trained.popular()
     return Subject(scores, rated=rated, key=key)
@@ -149,7 +157,7 @@ async def of_item(session: TenantSession, trained: Model, ids: IdCodecs, item_id
         if not await _exists(session, ITEMS.table, key):
             raise ITEMS.missing(ids.item.decode(key))
         return Subject(trained.popular(), item=key)
-    return Subject(trained.for_items([index]), excluded=[index], item=key)
+    return Subject(trained.for_item(index), excluded=[index], item=key)
 
 
 def of_session(
@@ -158,9 +166,11 @@ def of_session(
     ratings: Sequence[Any],
     interactions: Sequence[Any],
     context: Sequence[int] = (),
+    implied: Mapping[str, float] = DEFAULT_RATINGS,
 ) -> Subject:
     """An anonymous session's scores, folded in from the ratings or interactions sent
-    (items the model does not know count for nothing)."""
+    (items the model does not know count for nothing; an interaction counts as the rating
+    `implied` gives its type)."""
     weights: dict[int, float] = {}
     for index, rating in enumerate(ratings):
         item = trained.item_index.get(encoded(ids.item, rating.item_id, f"ratings.{index}.item_id"))
@@ -170,8 +180,8 @@ def of_session(
         field_name = f"interactions.{index}.item_id"
         item = trained.item_index.get(encoded(ids.item, interaction.item_id, field_name))
         if item is not None:
-            implied = DEFAULT_RATINGS.get(interaction.interaction_type, DEFAULT_RATING)
-            weights[item] = max(weights.get(item, 0.0), implied / MAX_RATING)
+            rating = implied.get(interaction.interaction_type, DEFAULT_RATING)
+            weights[item] = max(weights.get(item, 0.0), rating / MAX_RATING)
     rated = list(weights)
     for item in context:
         weights[item] = max(weights.get(item, 0.0), 1.0)
@@ -193,7 +203,7 @@ async def of_users_group(
     members = []
     for index, user in enumerate(users):
         wire = ids.user.decode(encoded(ids.user, user, f"users.{index}"))
-        members.append(_unit((await of_user(session, trained, ids, str(wire), ())).scores))
+        members.append(scaled((await of_user(session, trained, ids, str(wire), ())).scores))
     stacked = np.vstack(members)
     scores = (1 - consensus) * stacked.mean(axis=0) + consensus * stacked.min(axis=0)
     return Subject(scores.astype(np.float32))
@@ -224,12 +234,6 @@ async def _exists(session: TenantSession, table: Any, key: bytes) -> bool:
     from tenantry.data.catalog import repository as catalog
 
     return await catalog.present(session, table, key)
-
-
-def _unit(scores: Floats) -> Floats:
-    low, high = float(scores.min()), float(scores.max())
-    scaled: Floats = (scores - low) / (high - low) if high > low else np.zeros_like(scores)
-    return scaled
 
 
 # --- ranking ---------------------------------------------------------------------------------
@@ -290,16 +294,16 @@ async def _candidates(
     typed: Sequence[filters.Filter],
     wanted: int,
 ) -> tuple[list[int], list[float]]:
-    """The `wanted` best items that pass the filters, best first, with their scores."""
+    """The `wanted` best items still in `items` (the model may know items deleted since it
+    was trained) that pass the filters, best first, with their scores."""
     blocked: Indices = np.asarray(sorted(set(excluded)), dtype=np.intp)
     size = wanted if not typed else max(wanted * WIDEN, 64)
     while True:
-        best = ranked(scores, size, blocked)
-        if not typed:
-            chosen = best.tolist()
-            break
-        passing = await filters.passing(session, typed, [trained.items[i] for i in best.tolist()])
-        chosen = [i for i in best.tolist() if trained.items[i] in passing]
+        best = ranked(scores, size, blocked).tolist()
+        kept = await repository.existing(session, [trained.items[i] for i in best])
+        if typed:
+            kept = await filters.passing(session, typed, sorted(kept))
+        chosen = [i for i in best if trained.items[i] in kept]
         if len(chosen) >= wanted or size >= len(trained.items):
             break
         size *= WIDEN
@@ -321,17 +325,17 @@ def _offset(cursors: Cursors, scope: str, cursor: str | None) -> int:
 
 
 async def precomputed(
-    session: TenantSession, ids: IdCodecs, *, kind: str, wire_id: str
+    lanes: Lanes, schema: str, ids: IdCodecs, *, kind: str, wire_id: str
 ) -> list[Any]:
-    """A precomputed recommendation: one read by primary key. 404 for an unknown subject,
-    409 before the first training."""
+    """A precomputed recommendation, the items deleted since left out: one read on the
+    driver. 404 for an unknown subject, 409 before the first training."""
     codec, missing = (ids.item, ITEMS) if kind == "item" else (ids.user, USERS)
     key = encoded(codec, wire_id, f"{kind}_id")
-    items = await repository.precomputed(session, kind, key)
+    version, items = await repository.precomputed(lanes, schema, kind, key)
+    if version is None:
+        raise ModelNotReady
     if items is None:
-        if await repository.current_version(session) is None:
-            raise ModelNotReady
-        if not await _exists(session, missing.table, key):
+        if not await repository.subject_exists(lanes, schema, kind, key):
             raise missing.missing(codec.decode(key))
         items = []
     return [ids.item.decode(item) for item in items]
@@ -373,7 +377,7 @@ async def property_values(
         raise invalid({"item_property_name": [f"No item property {name} is declared."]})
     typed = await filters.check_filters(session, filters.parse_filters(asked_filters))
     chosen, scores = await _candidates(
-        session, trained, _unit(subject.scores), subject.excluded, typed, PROPERTY_ITEMS
+        session, trained, scaled(subject.scores), subject.excluded, typed, PROPERTY_ITEMS
     )
     values = await repository.property_of(session, [trained.items[i] for i in chosen], name)
     totals: dict[str, float] = {}
@@ -404,3 +408,31 @@ async def tasks(session: TenantSession, name: str, *, page: int, amount: int) ->
 
 async def trained_models(session: TenantSession) -> Sequence[Any]:
     return await repository.trained(session)
+
+
+# --- interaction ratings ---------------------------------------------------------------------
+
+
+async def implied_ratings(session: TenantSession) -> dict[str, float]:
+    """The rating each interaction type implies in this database: its own, else the
+    default (`training.DEFAULT_RATINGS`; any other type, `DEFAULT_RATING`)."""
+    return DEFAULT_RATINGS | await repository.interaction_ratings(session)
+
+
+async def interaction_ratings(session: TenantSession) -> list[tuple[str, float, bool]]:
+    """(type, rating, whether it is the default) of every type set or with a default."""
+    own = await repository.interaction_ratings(session)
+    implied = DEFAULT_RATINGS | own
+    return [(name, implied[name], name not in own) for name in sorted(implied)]
+
+
+async def set_interaction_rating(
+    session: TenantSession, interaction_type: str, rating: float
+) -> None:
+    await repository.set_interaction_rating(session, interaction_type, rating)
+
+
+async def remove_interaction_rating(session: TenantSession, interaction_type: str) -> None:
+    """Back to the default; 404 when this database sets none for the type."""
+    if not await repository.remove_interaction_rating(session, interaction_type):
+        raise InteractionRatingNotFound

@@ -6,7 +6,8 @@ A job trains every model of one database, for every task waiting there (`reco_ta
    (user, item) pair's rating, or the rating its interactions imply (`interaction_ratings`,
    else `DEFAULT_RATINGS`, else `DEFAULT_RATING`), the largest when there are several;
 2. fit the models in a thread, holding no transaction (`engine.train`), then compute every
-   item's and up to `reco_precomputed_users` users' recommendations (`implicit`'s top-k);
+   item's recommendations (its neighbours, then the best of its fold-in when it has fewer
+   than 64) and up to `reco_precomputed_users` users' (`implicit`'s top-k);
 3. in one transaction: replace the artefacts (the next version), the precomputed rows,
    mark the tasks `COMPLETED` and end the job. Readers see the old models or the new ones,
    never a mix; each process loads the new version the next time it is asked.
@@ -58,6 +59,7 @@ DEFAULT_RATINGS = {
 }
 DEFAULT_RATING = 7.0  # of any other interaction type
 MAX_RATING = 10.0
+NEIGHBOURS_ALGORITHM = "implicit item-item co-occurrence"
 
 
 START = """
@@ -186,7 +188,7 @@ def _train(matrix: Matrix, precomputed_users: int) -> tuple[Artefacts, Precomput
     # memorises each user's items and scores everything else alike.
     factors = int(min(FACTORS, max(4, np.sqrt(len(matrix.values)) / 4)))
     artefacts = train(matrix, factors=factors)
-    model = Model.load(0, artefacts.als, artefacts.catalog)
+    model = Model.load(0, artefacts.als, artefacts.catalog, artefacts.neighbours)
     model.als.num_threads = 0  # every core, for the batches below
     return artefacts, Precomputed(
         items=_item_neighbours(model), users=_user_items(model, matrix, precomputed_users)
@@ -194,21 +196,26 @@ def _train(matrix: Matrix, precomputed_users: int) -> tuple[Artefacts, Precomput
 
 
 def _item_neighbours(model: Model) -> list[tuple[bytes, list[bytes]]]:
-    """Every item's recommendations: the items best scored for someone known only by it."""
+    """Every item's recommendations, as its page ranks them (`Model.for_item`): its
+    neighbours, then, for an item with fewer, the best of its fold-in."""
     count = len(model.items)
-    found: list[tuple[bytes, list[bytes]]] = []
-    for start in range(0, count, BATCH):
-        subjects = np.arange(start, min(start + BATCH, count))
+    chosen = [model.neighbours_of(item)[:PRECOMPUTED_AMOUNT].tolist() for item in range(count)]
+    short = np.asarray([i for i in range(count) if len(chosen[i]) < PRECOMPUTED_AMOUNT], np.intp)
+    for start in range(0, len(short), BATCH):
+        subjects = short[start : start + BATCH]
         rows = sp.csr_matrix(
             (np.ones(len(subjects), np.float32), (np.arange(len(subjects)), subjects)),
             shape=(len(subjects), count),
         )
         queries = model.als.recalculate_user(subjects, rows)
-        best = _top(model, queries, PRECOMPUTED_AMOUNT + 1)
+        best = _top(model, queries, 2 * PRECOMPUTED_AMOUNT + 1)
         for subject, row in zip(subjects.tolist(), best, strict=True):
-            ids = [model.items[i] for i in row.tolist() if i != subject and i >= 0]
-            found.append((model.items[subject], ids[:PRECOMPUTED_AMOUNT]))
-    return found
+            taken = set(chosen[subject]) | {subject}
+            more = [i for i in row.tolist() if i >= 0 and i not in taken]
+            chosen[subject] += more[: PRECOMPUTED_AMOUNT - len(chosen[subject])]
+    return [
+        (model.items[item], [model.items[i] for i in found]) for item, found in enumerate(chosen)
+    ]
 
 
 def _user_items(model: Model, matrix: Matrix, limit: int) -> list[tuple[bytes, list[bytes]]]:
@@ -249,6 +256,15 @@ async def _save(
     )
     await driver.execute(
         statement, "popularity", version, "popularity", data_count, details, artefacts.catalog
+    )
+    await driver.execute(
+        statement,
+        "neighbours",
+        version,
+        NEIGHBOURS_ALGORITHM,
+        data_count,
+        details,
+        artefacts.neighbours,
     )
 
 
