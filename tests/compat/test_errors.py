@@ -67,7 +67,7 @@ class TestErrorData:
         assert raised.value.data["key"] == email
 
     def test_an_unknown_query_parameter_is_refused(self, org: Org) -> None:
-        """Never silently ignored (issue 18): the databases list takes none but amt and page."""
+        """Never silently ignored: the databases list takes none but amt and page."""
         with pytest.raises(XMindsError):
             root_client(org).api.get("databases/", params={"filters": "name:eq:x"})
 

@@ -145,7 +145,7 @@ class TestItems:
     def test_list_items_paginated_with_filters(
         self, catalog: CrossingMindsApiClient, kind: IdKind
     ) -> None:
-        """The reference filters the list; Tenantry may refuse filters instead (issue 18),
+        """The reference filters the list; Tenantry may refuse filters instead,
         but never ignores them."""
         ids = kind.ids(3)
         catalog.create_or_replace_items_bulk(

@@ -564,8 +564,8 @@ AREAS = {
 }
 OUT_OF_SCOPE = {"recommendations", "background tasks and training"}
 IN_SCOPE = [m for area, methods in AREAS.items() if area not in OUT_OF_SCOPE for m in methods]
-"""The methods tests/compat must call: every one outside issue 19's (the client-side ones
-included)."""
+"""The methods the data-plane tests of tests/compat must call: every one outside the
+recommendations' areas (the client-side ones included)."""
 
 
 def client_methods() -> list[str]:
