@@ -78,9 +78,14 @@ async def update(
         document.extra = _merged(document.extra, changes.pop("metadata"))
     for name, value in changes.items():
         setattr(document, name, value)
-    if {"content", "content_type"} & changes.keys():
-        current = {"content": document.content, "content_type": document.content_type}
-        document.plain_text = (await search.indexed(current))["plain_text"]
+    if {"title", "content", "content_type"} & changes.keys():
+        current = {
+            "title": document.title,
+            "content": document.content,
+            "content_type": document.content_type,
+        }
+        for name, value in (await search.indexed(current)).items():
+            setattr(document, name, value)
     await session.flush()
     await session.refresh(document)
     await search.remember(session, document)

@@ -18,7 +18,9 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG, TSQUERY, insert
+from sqlalchemy.dialects.postgresql import ARRAY, REAL, REGCONFIG, TSQUERY, insert
+from sqlalchemy.sql.expression import Subquery
+from sqlalchemy.types import UserDefinedType
 
 from tenantry.data.search.filters import metadata_path
 from tenantry.db.sessions import TenantSession
@@ -33,6 +35,27 @@ SCALARS: ColumnElement[Any] = literal_column("""'$[*] ? (@.type() != "object")':
 VECTOR_EXTENSION = (
     "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'vector'"
 )
+POOL = 1000  # candidates that semantic and hybrid search sort, page and facet
+# HNSW yields at most ef_search rows (pgvector < 0.8 has no iterative scans): the pool's size.
+EF_SEARCH = f"SET LOCAL hnsw.ef_search = {POOL}"
+
+
+class Vector(UserDefinedType[Any]):
+    """pgvector's `vector(n)`, named in the schema that holds the extension."""
+
+    cache_ok = True
+
+    def __init__(self, home: str, dimensions: int) -> None:
+        self.home = home
+        self.dimensions = dimensions
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return f"{_quoted(self.home)}.vector({self.dimensions})"
+
+
+def _quoted(name: str) -> str:
+    escaped = name.replace('"', '""')
+    return f'"{escaped}"'
 
 
 def tsquery(config: str, query: str, corrections: str | None) -> ColumnElement[Any]:
@@ -77,6 +100,66 @@ async def vector_home(session: TenantSession) -> str | None:
     return (await session.execute(text(VECTOR_EXTENSION))).scalar_one_or_none()
 
 
+def lexical_pool(query: ColumnElement[Any], scope: ColumnElement[bool]) -> Select[Any]:
+    """The best `POOL` matches in scope: (id, score 0 to 100)."""
+    return lexical_ranking(query, scope, [], 0, POOL)
+
+
+async def nearest(
+    session: TenantSession,
+    home: str,
+    vector: Sequence[float],
+    *,
+    model: str,
+    scope: ColumnElement[bool],
+    cutoff: float,
+) -> list[tuple[str, float]]:
+    """The `POOL` documents in scope nearest to `vector` by cosine distance among those
+    embedded by `model`, through the HNSW index when the vector has its 256 dimensions:
+    (id, score = 100 * cosine), those scoring at most `cutoff` left out."""
+    kind = Vector(home, len(vector))
+    distance = cast(Document.embedding, kind).op(
+        f"OPERATOR({_quoted(home)}.<=>)", return_type=Double
+    )(cast(bindparam(None, list(vector), type_=ARRAY(REAL)), kind))
+    nearest_first = (
+        select(Document.id, distance.label("distance"))
+        .where(
+            func.cardinality(Document.embedding) == len(vector),
+            Document.embedding_model == model,
+            scope,
+        )
+        .order_by(distance)
+        .limit(POOL)
+        .subquery("nearest")
+    )
+    statement = (
+        select(nearest_first.c.id, (1 - nearest_first.c.distance) * 100)
+        .where(nearest_first.c.distance < 1 - cutoff / 100)
+        .order_by(nearest_first.c.distance, nearest_first.c.id)
+    )
+    await session.execute(text(EF_SEARCH))
+    return await ranked(session, statement)
+
+
+def chosen(ids: Sequence[str], scores: Sequence[float]) -> Subquery:
+    """Documents' ids with their scores, as rows (id, score)."""
+    return select(
+        func.unnest(bindparam(None, list(ids), type_=ARRAY(Text))).label("id"),
+        func.unnest(bindparam(None, list(scores), type_=ARRAY(Double))).label("score"),
+    ).subquery("chosen")
+
+
+def pool_ranking(pool: Subquery, order: Sequence[Any], offset: int, limit: int) -> Select[Any]:
+    """The pool's documents by `order` then best first: (id, score)."""
+    return (
+        select(pool.c.id, pool.c.score)
+        .join(Document, Document.id == pool.c.id)
+        .order_by(*order, pool.c.score.desc(), pool.c.id)
+        .offset(offset)
+        .limit(limit)
+    )
+
+
 async def page(
     session: TenantSession,
     *,
@@ -88,19 +171,14 @@ async def page(
     highlights: bool,
 ) -> list[Any]:
     """The documents `ids` in that order, with their scores and (if asked) excerpts."""
-    chosen = (
-        select(
-            func.unnest(bindparam(None, list(ids), type_=ARRAY(Text))).label("id"),
-            func.unnest(bindparam(None, list(scores), type_=ARRAY(Double))).label("score"),
-        )
-    ).subquery("chosen")
-    columns: list[Any] = [Document, chosen.c.score]
+    listed = chosen(ids, scores)
+    columns: list[Any] = [Document, listed.c.score]
     if excerpts:
         regconfig = cast(bindparam(None, config, type_=Text), REGCONFIG)
         body = func.coalesce(Document.plain_text, Document.content)
         options = f"{HEADLINE}, {MARKS[highlights]}"
         columns.append(func.ts_headline(regconfig, body, query, options).label("excerpt"))
-    statement = select(*columns).join(chosen, Document.id == chosen.c.id)
+    statement = select(*columns).join(listed, Document.id == listed.c.id)
     rows = {row[0].id: row for row in await session.execute(statement)}
     return [rows[id_] for id_ in ids if id_ in rows]
 

@@ -2,11 +2,14 @@
 Services never commit."""
 
 import asyncio
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, true
+from sqlalchemy import ColumnElement, and_, false, true
 
 from tenantry.data.search import filters, repository
+from tenantry.data.search.embeddings import document_text, embedder
 from tenantry.data.search.schemas import (
     Bucket,
     FacetResult,
@@ -35,6 +38,7 @@ SEARCH_URL = f"{V20241104}/search"
 METADATA_SCHEMA_URL = f"{V20241104}/documents/metadata-schema"
 MAX_QUERY_WORDS = 32
 MAX_CORRECTED = 8  # unknown words of a query that fuzzy search tries to correct
+RRF_K = 60  # reciprocal-rank fusion's constant: rank r weighs 1 / (RRF_K + r)
 
 
 class SemanticSearchUnavailable(TenantryError):
@@ -52,9 +56,12 @@ class SemanticSearchUnavailable(TenantryError):
 
 
 async def indexed(values: dict[str, Any]) -> dict[str, Any]:
-    """The text search reads of a document's `content`, converted in a thread."""
+    """What search reads of a document: its `content` as text, converted in a thread, and
+    the embedding of its title and text with the name of the model that made it."""
     text = await asyncio.to_thread(plain_text, values["content"], values["content_type"])
-    return {"plain_text": text}
+    model = embedder()
+    [vector] = await model.embed([document_text(values["title"], text)])
+    return {"plain_text": text, "embedding": vector, "embedding_model": model.model}
 
 
 async def remember(session: TenantSession, document: Document) -> None:
@@ -101,21 +108,26 @@ async def _corrections(session: TenantSession, query: str) -> str | None:
 async def search(
     session: TenantSession, request: SearchRequest, *, livemode: bool
 ) -> SearchResults:
-    if request.search_type != "lexical":
-        raise SemanticSearchUnavailable
     config = configuration(request.language)
     scope = _scope(request)
-    corrections = await _corrections(session, request.query) if request.fuzzy_search else None
+    fuzzy = request.fuzzy_search and request.search_type != "ai_semantic"
+    corrections = await _corrections(session, request.query) if fuzzy else None
     query = repository.tsquery(config, request.query, corrections)
-    score = repository.score_of(query)
-    order = [
-        term
-        for criterion in request.sort or ()
-        for field, spec in criterion.items()
-        for term in filters.sort_key(field, spec, score)
-    ]
     offset = (request.page - 1) * request.limit
-    statement = repository.lexical_ranking(query, scope, order, offset, request.limit + 1)
+    if request.search_type == "lexical":
+        score = repository.score_of(query)
+        statement = repository.lexical_ranking(
+            query, scope, _order(request, score), offset, request.limit + 1
+        )
+        matches = and_(Document.search_vector.op("@@")(query), scope)
+    else:
+        candidates = await _pool(session, request, query, scope)
+        ids = [id_ for id_, _ in candidates]
+        pool = repository.chosen(ids, [score for _, score in candidates])
+        statement = repository.pool_ranking(
+            pool, _order(request, pool.c.score), offset, request.limit + 1
+        )
+        matches = Document.id.in_(ids) if ids else false()
     hits = await repository.ranked(session, statement)
     shown = hits[: request.limit]
     rows = await repository.page(
@@ -127,7 +139,6 @@ async def search(
         excerpts=request.excerpts,
         highlights=request.highlights,
     )
-    matches = and_(Document.search_vector.op("@@")(query), scope)
     has_more = len(hits) > request.limit
     return SearchResults(
         url=SEARCH_URL,
@@ -140,6 +151,62 @@ async def search(
         facet_result=await _facets(session, request, matches),
         livemode=livemode,
     )
+
+
+def _order(request: SearchRequest, score: ColumnElement[Any]) -> list[Any]:
+    return [
+        term
+        for criterion in request.sort or ()
+        for field, spec in criterion.items()
+        for term in filters.sort_key(field, spec, score)
+    ]
+
+
+async def _pool(
+    session: TenantSession,
+    request: SearchRequest,
+    query: ColumnElement[Any],
+    scope: ColumnElement[bool],
+) -> list[tuple[str, float]]:
+    """The candidates of semantic or hybrid search, best first: at most
+    `repository.POOL` of each kind, fused for hybrid."""
+    home = await repository.vector_home(session)
+    if home is None:
+        raise SemanticSearchUnavailable
+    model = embedder()
+    [vector] = await model.embed([request.query])
+    semantic = await repository.nearest(
+        session,
+        home,
+        vector,
+        model=model.model,
+        scope=scope,
+        cutoff=request.ai_search_cutoff_score,
+    )
+    if request.search_type == "ai_semantic":
+        return semantic
+    lexical = await repository.ranked(session, repository.lexical_pool(query, scope))
+    return fused(lexical, semantic, request.hybrid_search_ai_ratio)
+
+
+def fused(
+    lexical: Sequence[tuple[str, float]],
+    semantic: Sequence[tuple[str, float]],
+    ai_ratio: float,
+) -> list[tuple[str, float]]:
+    """Reciprocal-rank fusion: a document ranked r by a side weighing w gains
+    w / (RRF_K + r), the semantic side weighing `ai_ratio` and the lexical 1 - `ai_ratio`;
+    scores scaled so that first on both sides is 100, a side weighing 0 left out, ties
+    broken by id."""
+    gained: dict[str, float] = defaultdict(float)
+    for weight, ranking in ((ai_ratio, semantic), (1 - ai_ratio, lexical)):
+        if weight == 0:
+            continue
+        for rank, (id_, _) in enumerate(ranking, start=1):
+            gained[id_] += weight / (RRF_K + rank)
+    best = 1 / (RRF_K + 1)
+    scored = [(id_, 100 * gain / best) for id_, gain in gained.items()]
+    return sorted(scored, key=lambda pair: (-pair[1], pair[0]))
 
 
 def _result(row: Any, excerpts: bool) -> SearchResult:
