@@ -37,6 +37,7 @@ from tenantry.data.recommendations import endpoints as recommendations_endpoints
 from tenantry.data.recommendations import training
 from tenantry.data.recommendations.cache import ModelCache
 from tenantry.data.recommendations.scenarios import endpoints as scenarios_endpoints
+from tenantry.data.search import endpoints as search_endpoints
 from tenantry.data.spaces import endpoints as spaces_endpoints
 from tenantry.data.tenant_models import endpoints as tenant_models_endpoints
 from tenantry.db.engine import Lanes, create_engine
@@ -174,6 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (  # routes are matched in this order: the data plane's first
         spaces_endpoints.router,
         tenant_models_endpoints.router,
+        search_endpoints.router,  # before documents: /documents/metadata-schema is no id
         documents_endpoints.router,
         catalog_endpoints.router,
         ratings_endpoints.router,

@@ -204,6 +204,20 @@ class Settings(BaseSettings):
     idempotency_retention: Seconds = Field(
         default=timedelta(hours=24), description="How long Idempotency-Key answers are kept."
     )
+    embedding_backend: Literal["wordllama", "openai"] = Field(
+        default="wordllama",
+        description="Embeddings of documents and queries for ai_semantic and hybrid search: "
+        "the packaged wordllama model (offline), or an OpenAI-compatible embeddings URL.",
+    )
+    embedding_url: str | None = Field(
+        default=None, description="With `openai`: the embeddings endpoint (…/v1/embeddings)."
+    )
+    embedding_model: str | None = Field(
+        default=None, description="With `openai`: the model name sent with each request."
+    )
+    embedding_api_key: SecretStr | None = Field(
+        default=None, description="With `openai`: sent as a bearer token."
+    )
     migrate_on_start: bool = Field(
         default=True, description="`serve` migrates every schema before it listens."
     )
@@ -293,6 +307,15 @@ class Settings(BaseSettings):
         if weak and not self.dev:
             raise ValueError(
                 f"TENANTRY_SECRET_KEY is a default or shorter than {MIN_SECRET_LENGTH} characters"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _require_embedding_endpoint(self) -> "Settings":
+        if self.embedding_backend == "openai" and not (self.embedding_url and self.embedding_model):
+            raise ValueError(
+                "TENANTRY_EMBEDDING_URL and TENANTRY_EMBEDDING_MODEL must be set when "
+                "TENANTRY_EMBEDDING_BACKEND is openai"
             )
         return self
 

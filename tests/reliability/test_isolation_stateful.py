@@ -433,6 +433,40 @@ class Isolation(RuleBasedStateMachine):
         tenants = {tenant for _, tenant in self.model(who).documents.values() if tenant}
         assert shown == sorted(tenants, key=lambda tenant: tenant.encode())
 
+    @rule(caller=st.integers(0, 63), data=st.data(), narrowed=st.booleans())
+    @first_failure
+    def search(self, caller: int, data: st.DataObject, narrowed: bool) -> None:
+        """A title of any database's documents as the query: only the caller's documents
+        come back (only those of the tenant ids asked, when asked), its own with that
+        title among them."""
+        who = self.world.credentials[caller % len(self.world.credentials)]
+        held = self.model(who).documents
+        titled = sorted(
+            {
+                document
+                for database in self.world.databases
+                for document in database.model.documents.values()
+            }
+            | set(Model.of_template().documents.values())
+        )
+        pick = data.draw(st.integers(0, 1 << 16), label="title")
+        title, tenant = titled[pick % len(titled)]
+        body: dict[str, Any] = {"query": title, "search_type": "lexical", "limit": 100}
+        if narrowed and tenant is not None:
+            body["tenant_id"] = [tenant]
+        response = self.call(who, "POST", "/v20241104/search", json=body, sent=(title,))
+        assert response.status_code == 200, response.text
+        found = {hit["id"]: hit["tenant_id"] for hit in response.json()["data"]}
+        assert set(found) <= set(held), f"{who} found {set(found) - set(held)}"
+        if "tenant_id" in body:
+            assert set(found.values()) <= {tenant}, f"{who} searched {tenant}: {found}"
+        expected = {
+            id_
+            for id_, (held_title, held_tenant) in held.items()
+            if held_title == title and ("tenant_id" not in body or held_tenant == tenant)
+        }
+        assert expected <= set(found), f"{who} missed {expected - set(found)}"
+
     @rule(caller=st.integers(0, 63))
     @first_failure
     def list_ratings(self, caller: int) -> None:

@@ -87,3 +87,11 @@ WriteSchema = Annotated[str, Depends(_write_schema)]
 """The schema a caller writes, for the lean writes on the driver (`Lanes.run`)."""
 DataReader = Annotated[TenantSession, Depends(_reader, scope="function")]
 DataWriter = Annotated[TenantSession, Depends(_writer, scope="function")]
+
+
+async def _livemode(context: Caller) -> bool:
+    return context.database is not None and context.database.livemode
+
+
+Livemode = Annotated[bool, Depends(_livemode)]
+"""The `livemode` of the caller's database (false for the template)."""

@@ -9,8 +9,9 @@
 The first line says what follows: the format's version, the tenant revision the schema
 was at (an archive loads into a schema at that same revision), and the database's
 settings (name, id types, …). Then each data-plane table, parents first, as a line naming
-its columns and a line per row, values as the template document writes them (binary
-base64, timestamps ISO 8601, JSON as JSON). The last line counts each table's rows: an
+its stored columns (not those PostgreSQL generates) and a line per row, values as the
+template document writes them (binary base64, timestamps ISO 8601, JSON as JSON). The
+last line counts each table's rows: an
 archive cut short is refused, not loaded in part. The tables the counting triggers derive
 are not written: loading the others rebuilds them.
 """
@@ -23,6 +24,7 @@ from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tenantry.data.template import TemplateDocumentError, from_json, to_json
+from tenantry.db.base import stored_columns
 from tenantry.db.migrate import head, template_tables
 from tenantry.db.sessions import bind_schema
 
@@ -49,10 +51,10 @@ async def export(
     yield _line(header | {"database": database})
     counts: dict[str, int] = {}
     for table in template_tables():
-        columns = list(table.columns)
+        columns = stored_columns(table)
         yield _line({"table": table.name, "columns": [column.name for column in columns]})
         counts[table.name] = 0
-        query = select(table).order_by(*table.primary_key.columns)
+        query = select(*columns).order_by(*table.primary_key.columns)
         result = await bound.stream(query.execution_options(yield_per=BATCH))
         async for rows in result.partitions():
             for row in rows:
@@ -106,9 +108,9 @@ async def load(connection: AsyncConnection, schema: str, lines: Iterable[bytes])
         try:
             line = json.loads(raw)
             if isinstance(line, list):
-                if table is None or len(line) != len(table.columns):
+                columns = stored_columns(table) if table is not None else []
+                if table is None or len(line) != len(columns):
                     raise ArchiveError("a row outside a table, or of another length")
-                columns = table.columns
                 batch.append(
                     {c.name: from_json(table, c, v) for c, v in zip(columns, line, strict=True)}
                 )
@@ -118,7 +120,10 @@ async def load(connection: AsyncConnection, schema: str, lines: Iterable[bytes])
             elif isinstance(line, dict) and "table" in line:
                 await flush()
                 table = tables.get(line["table"])
-                if table is None or line.get("columns") != list(table.columns.keys()):
+                stored = (
+                    [column.name for column in stored_columns(table)] if table is not None else []
+                )
+                if table is None or line.get("columns") != stored:
                     raise ArchiveError(f"table {line['table']!r} is not this revision's")
                 counts[table.name] = 0
             elif isinstance(line, dict) and "end" in line:

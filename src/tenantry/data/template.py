@@ -14,6 +14,7 @@ from sqlalchemy import Column, LargeBinary, Table, delete, insert, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import DateTime, Uuid
 
+from tenantry.db.base import stored_columns
 from tenantry.db.migrate import template_tables
 from tenantry.db.sessions import TenantSession
 
@@ -58,7 +59,7 @@ def _rows(table: Table, rows: Any) -> list[dict[str, Any]]:
         raise TemplateDocumentError(f"{table.name}: expected a list of objects")
     parsed = []
     for row in rows:
-        unknown = set(row) - set(table.columns.keys())
+        unknown = set(row) - {column.name for column in stored_columns(table)}
         if unknown:
             raise TemplateDocumentError(f"{table.name}: unknown columns {sorted(unknown)}")
         parsed.append({name: from_json(table, table.columns[name], v) for name, v in row.items()})
@@ -69,7 +70,7 @@ async def dump(session: TenantSession) -> Document:
     document: Document = {}
     for table in template_tables():
         primary_key = list(table.primary_key.columns)
-        result = await session.execute(select(table).order_by(*primary_key))
+        result = await session.execute(select(*stored_columns(table)).order_by(*primary_key))
         document[table.name] = [
             {name: to_json(table.columns[name], value) for name, value in row.items()}
             for row in result.mappings()

@@ -5,8 +5,9 @@ every statement is bound to one database's schema (or the template) at execution
 """
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, MetaData, Table, func
+from sqlalchemy import Column, DateTime, MetaData, Table, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 CONTROL_SCHEMA = "tenantry"
@@ -44,3 +45,8 @@ or loaded."""
 
 def kept_by_triggers(table: Table) -> bool:
     return bool(table.info.get("kept_by_triggers"))
+
+
+def stored_columns(table: Table) -> list[Column[Any]]:
+    """The columns a row is written with: not those PostgreSQL generates from the others."""
+    return [column for column in table.columns if column.computed is None]

@@ -5,8 +5,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    REAL,
     BigInteger,
     Boolean,
+    Computed,
     DateTime,
     Double,
     ForeignKey,
@@ -20,10 +22,11 @@ from sqlalchemy import (
     Uuid,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.db.base import KEPT_BY_TRIGGERS, DataPlaneBase, Timestamps
+from tenantry.kernel.languages import SEARCH_VECTOR
 
 NEW_UUID = text("gen_random_uuid()")
 
@@ -82,6 +85,7 @@ class Document(Timestamps, DataPlaneBase):
     __table_args__ = (
         Index(None, "created_at", "id"),
         Index(None, "tenant_id", "created_at", "id"),
+        Index(None, "search_vector", postgresql_using="gin"),
     )
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
@@ -92,6 +96,35 @@ class Document(Timestamps, DataPlaneBase):
     extra: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, server_default=text("'{}'"))
     source_uri: Mapped[str | None] = mapped_column(String(1000))
     tenant_id: Mapped[str | None] = mapped_column(String(250, collation="C"))
+    # What search reads: `content` as text (HTML and Markdown converted; null until the
+    # backfill converts a document written before search), its weighted lexemes, and its
+    # embedding with the name of the model that made it (null until embedded).
+    plain_text: Mapped[str | None] = mapped_column(Text)
+    # Deferred: never read back as rows (a tsvector read would make asyncpg introspect its
+    # type, which leaves a session setting behind).
+    search_vector: Mapped[Any] = mapped_column(
+        TSVECTOR, Computed(SEARCH_VECTOR, persisted=True), deferred=True
+    )
+    embedding: Mapped[list[float] | None] = mapped_column(ARRAY(REAL), deferred=True)
+    embedding_model: Mapped[str | None] = mapped_column(String(200))
+
+
+class SearchWord(DataPlaneBase):
+    """Every word written in a title or a text, lower-cased: fuzzy search corrects a query's
+    unknown words into these. Deleting documents leaves their words."""
+
+    __tablename__ = "search_words"
+
+    word: Mapped[str] = mapped_column(String(100, collation="C"), primary_key=True)
+
+
+class MetadataField(DataPlaneBase):
+    """Each metadata field in use (dot notation) and the type its first value gave it."""
+
+    __tablename__ = "metadata_fields"
+
+    field: Mapped[str] = mapped_column(String(300, collation="C"), primary_key=True)
+    type: Mapped[str] = mapped_column(String(16))
 
 
 class DocumentTenantId(DataPlaneBase):

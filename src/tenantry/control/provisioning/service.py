@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tenantry import failpoints
 from tenantry.control.provisioning import repository
 from tenantry.control.provisioning.repository import ClaimedJob
-from tenantry.db.base import TEMPLATE_SCHEMA
+from tenantry.db.base import TEMPLATE_SCHEMA, stored_columns
 from tenantry.db.migrate import driver_connection, head, schema_upgrade_sql, template_tables
 from tenantry.db.schema_names import quote
 from tenantry.kernel.enums import DatabaseStatus
@@ -35,7 +35,7 @@ def copy_template_sql(schema: str) -> str:
     target, source = quote(schema), quote(TEMPLATE_SCHEMA)
     statements = []
     for table in template_tables():
-        columns = ", ".join(f'"{column.name}"' for column in table.columns)
+        columns = ", ".join(f'"{column.name}"' for column in stored_columns(table))
         statements.append(
             f'INSERT INTO {target}."{table.name}" ({columns}) '  # noqa: S608  (names are ours)
             f'SELECT {columns} FROM {source}."{table.name}"'

@@ -3,10 +3,9 @@ every success is a 200, and every object carries the `livemode` of the caller's 
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Request, Response
+from fastapi import Path, Request, Response
 
-from tenantry.auth.context import AuthContext, Caller
-from tenantry.data.access import DataReader, DataWriter, ReadSchema
+from tenantry.data.access import DataReader, DataWriter, Livemode, ReadSchema
 from tenantry.data.documents import service
 from tenantry.data.documents.schemas import (
     ID_PATTERN,
@@ -26,15 +25,6 @@ from tenantry.routing import Router, hot
 router = Router(prefix=V20241104, tags=["documents"])
 
 
-def livemode_of(context: AuthContext) -> bool:
-    return context.database is not None and context.database.livemode
-
-
-async def _livemode(context: Caller) -> bool:
-    return livemode_of(context)
-
-
-Livemode = Annotated[bool, Depends(_livemode)]
 DocumentId = Annotated[str, Path(pattern=ID_PATTERN, description="The document's id.")]
 
 

@@ -11,7 +11,8 @@ from tenantry.data.common import not_null
 from tenantry.kernel.schemas import Strict
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
-RESERVED_IDS = {"browse"}  # `POST /documents/browse` is the browse call, not an update
+# `POST /documents/browse` is the browse call, `GET /documents/metadata-schema` the schema's
+RESERVED_IDS = {"browse", "metadata-schema"}
 MAX_CONTENT_BYTES = 100 * 1024
 MAX_METADATA_KEYS = 100
 MAX_KEY_LENGTH = 50

@@ -9,6 +9,7 @@ from tenantry.data.documents.schemas import (
     DocumentRead,
     TenantIdsResult,
 )
+from tenantry.data.search import service as search
 from tenantry.db.engine import Lanes
 from tenantry.db.sessions import TenantSession
 from tenantry.errors import Conflict, NotFound
@@ -52,9 +53,11 @@ async def add(session: TenantSession, values: dict[str, Any], *, livemode: bool)
     values["id"] = values.get("id") or new_id()
     if values.get("created_at") is None:
         values.pop("created_at", None)  # the database's clock
+    values |= await search.indexed(values)
     document = await repository.add(session, values)
     if document is None:
         raise DuplicatedDocumentId(f"A document with id {values['id']!r} already exists.")
+    await search.remember(session, document)
     return read(document, livemode)
 
 
@@ -75,8 +78,17 @@ async def update(
         document.extra = _merged(document.extra, changes.pop("metadata"))
     for name, value in changes.items():
         setattr(document, name, value)
+    if {"title", "content", "content_type"} & changes.keys():
+        current = {
+            "title": document.title,
+            "content": document.content,
+            "content_type": document.content_type,
+        }
+        for name, value in (await search.indexed(current)).items():
+            setattr(document, name, value)
     await session.flush()
     await session.refresh(document)
+    await search.remember(session, document)
     return read(document, livemode)
 
 

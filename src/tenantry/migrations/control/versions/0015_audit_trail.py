@@ -5,7 +5,7 @@ Read newest first per organization (`org_id, id`); the worker deletes events old
 `TENANTRY_AUDIT_RETENTION` (`created_at`).
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2027-01-05
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "0015"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
