@@ -291,6 +291,11 @@ class TestBinding:
             bad = await browser.post("/admin/item/create", {"item_id": "7", "properties": "{}"})
             assert bad.status_code == 400
             assert "uuid" in bad.text
+            for properties, named in (('{"colour": "red"}', "colour"), ('{"title": 5}', "title")):
+                refused = await browser.post(
+                    "/admin/item/create", {"item_id": str(uuid.uuid4()), "properties": properties}
+                )
+                assert (refused.status_code, named in refused.text) == (400, True), refused.text
             details = await browser.client.get(f"/admin/item/details/{item_id}")
             assert details.status_code == 200
             assert "Dune" in details.text
