@@ -91,6 +91,15 @@ class TestLexical:
         for odd in ["&|!:*()'", "' OR 1=1 --", "\\", "((((", "a" * 1000]:
             await search(client, shop, query=odd)
 
+    async def test_plain_words_match_any_all_of_them_first(
+        self, client: httpx.AsyncClient, shop: dict[str, str]
+    ) -> None:
+        result = await search(client, shop, query="ceramic cotton buds")
+        assert ids(result)[0] == "mug"  # the only one with every word
+        assert set(ids(result)) == {"mug", "red", "blue"}
+        assert ids(await search(client, shop, query='"ceramic cotton"')) == []
+        assert ids(await search(client, shop, query="ceramic -cotton")) == []
+
     async def test_writes_are_searchable_at_once(
         self, client: httpx.AsyncClient, shop: dict[str, str]
     ) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.cli.common import DataDir, console, reachable_database, settings_from, with_engine
 from tenantry.config import Settings
+from tenantry.data.search import service as search
 from tenantry.db.base import CONTROL_SCHEMA
 from tenantry.db.migrate import (
     Outcome,
@@ -29,6 +30,7 @@ from tenantry.db.migrate import (
     upgrade_all,
     upgrade_schemas,
 )
+from tenantry.db.sessions import tenant_session
 
 
 def migrate(
@@ -89,6 +91,8 @@ def migrate_everything(settings: Settings, *, quiet: bool = False) -> int:
         started = time.perf_counter()
         outcomes = await _with_progress(engine, behind, settings, quiet=quiet)
         failures = [outcome for outcome in outcomes if outcome.error]
+        failed = {outcome.schema for outcome in failures}
+        await _backfill(engine, [each for each in schemas if each.name not in failed], quiet)
         if not behind:
             console.print(f"all {len(schemas)} data-plane schemas at {head('tenant')}")
             return []
@@ -106,6 +110,29 @@ def migrate_everything(settings: Settings, *, quiet: bool = False) -> int:
             table.add_row(outcome.schema, outcome.error)
         Console(stderr=True).print(table)
     return len(failures)
+
+
+async def _backfill(engine: AsyncEngine, schemas: list[RegisteredSchema], quiet: bool) -> None:
+    """Index for search the documents written before it (or embedded by another model than
+    the configured one), a batch per transaction: an interrupted run resumes."""
+    counts: dict[str, int] = {}
+    for schema in schemas:
+        async with tenant_session(engine, schema.name) as session:
+            if count := await search.count_unindexed(session):
+                counts[schema.name] = count
+    if not counts:
+        return
+    columns = (TextColumn("indexing documents for search"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console, disable=quiet) as progress:
+        task = progress.add_task("documents", total=sum(counts.values()))
+        for schema_name in counts:
+            while True:
+                async with tenant_session(engine, schema_name) as session:
+                    done = await search.backfill(session)
+                if not done:
+                    break
+                progress.update(task, advance=done)
+    console.print(f"{sum(counts.values())} documents of {len(counts)} schemas indexed for search")
 
 
 async def _with_progress(

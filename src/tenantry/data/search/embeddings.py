@@ -18,6 +18,9 @@ from tenantry.errors import TenantryError
 WORDLLAMA_CONFIG = "l2_supercat"
 WORDLLAMA_DIMENSIONS = 256
 REMOTE_TIMEOUT = 30.0
+# What a document's embedding reads: its title and the start of its text. An average of
+# word vectors over a long text says less of its subject, and costs in proportion.
+EMBEDDED_CHARACTERS = 2000
 
 
 class EmbeddingsUnavailable(TenantryError):
@@ -107,4 +110,4 @@ def embedder() -> Embedder:
 
 
 def document_text(title: str, text: str | None) -> str:
-    return f"{title}\n{text or ''}"
+    return f"{title}\n{text or ''}"[:EMBEDDED_CHARACTERS]

@@ -15,6 +15,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    or_,
     select,
     text,
 )
@@ -58,15 +59,19 @@ def _quoted(name: str) -> str:
     return f'"{escaped}"'
 
 
-def tsquery(config: str, query: str, corrections: str | None) -> ColumnElement[Any]:
+def tsquery(config: str, query: str, *alternatives: str | None) -> ColumnElement[Any]:
     """The query as parsed by `websearch_to_tsquery` (no input is a syntax error), or'ed
-    with its fuzzy corrections (a `to_tsquery` text of quoted words only)."""
+    with each alternative (`to_tsquery` texts of quoted words only: any of a plain query's
+    words, fuzzy corrections)."""
     regconfig = cast(bindparam(None, config, type_=Text), REGCONFIG)
-    parsed = func.websearch_to_tsquery(regconfig, bindparam(None, query, type_=Text))
-    if corrections is None:
-        return parsed
-    corrected = func.to_tsquery(regconfig, bindparam(None, corrections, type_=Text))
-    return parsed.op("||", return_type=TSQUERY)(corrected)
+    parsed: ColumnElement[Any] = func.websearch_to_tsquery(
+        regconfig, bindparam(None, query, type_=Text)
+    )
+    for alternative in alternatives:
+        if alternative is not None:
+            other = func.to_tsquery(regconfig, bindparam(None, alternative, type_=Text))
+            parsed = parsed.op("||", return_type=TSQUERY)(other)
+    return parsed
 
 
 def lexical_ranking(
@@ -264,3 +269,25 @@ async def remember(
 async def metadata_fields(session: TenantSession) -> dict[str, str]:
     statement = select(MetadataField.field, MetadataField.type).order_by(MetadataField.field)
     return {row[0]: row[1] for row in await session.execute(statement)}
+
+
+def _unindexed(model: str) -> ColumnElement[bool]:
+    """Written before search (no text yet) or embedded by another model than `model`."""
+    return or_(Document.plain_text.is_(None), Document.embedding_model.is_distinct_from(model))
+
+
+async def count_unindexed(session: TenantSession, model: str) -> int:
+    statement = select(func.count()).select_from(Document).where(_unindexed(model))
+    return (await session.execute(statement)).scalar_one()
+
+
+async def unindexed(session: TenantSession, model: str, limit: int) -> list[Document]:
+    """Up to `limit` documents to index, locked; those another backfill holds are skipped."""
+    statement = (
+        select(Document)
+        .where(_unindexed(model))
+        .order_by(Document.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.scalars(statement)).all())

@@ -21,6 +21,7 @@ from tenantry.data.search.schemas import (
     TermsFacet,
 )
 from tenantry.data.search.text import (
+    any_of,
     fuzzable,
     metadata_fields,
     one_typo_away,
@@ -38,6 +39,7 @@ SEARCH_URL = f"{V20241104}/search"
 METADATA_SCHEMA_URL = f"{V20241104}/documents/metadata-schema"
 MAX_QUERY_WORDS = 32
 MAX_CORRECTED = 8  # unknown words of a query that fuzzy search tries to correct
+BACKFILL_BATCH = 100  # documents indexed per transaction by the backfill
 RRF_K = 60  # reciprocal-rank fusion's constant: rank r weighs 1 / (RRF_K + r)
 
 
@@ -70,6 +72,35 @@ async def remember(session: TenantSession, document: Document) -> None:
     await repository.remember(
         session, sorted(words(document.title, text)), list(metadata_fields(document.extra))
     )
+
+
+async def count_unindexed(session: TenantSession) -> int:
+    """Documents the backfill has still to index."""
+    return await repository.count_unindexed(session, embedder().model)
+
+
+async def backfill(session: TenantSession, *, limit: int = BACKFILL_BATCH) -> int:
+    """Index up to `limit` documents written before search, or embedded by another model
+    than the configured one: their text, words, metadata fields and embeddings. How many;
+    0 when none is left. Each call's work is kept once its transaction commits, so an
+    interrupted backfill resumes where it stopped."""
+    model = embedder()
+    documents = await repository.unindexed(session, model.model, limit)
+    if not documents:
+        return 0
+    texts = await asyncio.to_thread(
+        lambda: [plain_text(each.content, each.content_type) for each in documents]
+    )
+    vectors = await model.embed(
+        [document_text(each.title, text) for each, text in zip(documents, texts, strict=True)]
+    )
+    for document, text, vector in zip(documents, texts, vectors, strict=True):
+        document.plain_text = text
+        document.embedding = vector
+        document.embedding_model = model.model
+        await remember(session, document)
+    await session.flush()
+    return len(documents)
 
 
 # --- reads ---------------------------------------------------------------------------
@@ -112,7 +143,7 @@ async def search(
     scope = _scope(request)
     fuzzy = request.fuzzy_search and request.search_type != "ai_semantic"
     corrections = await _corrections(session, request.query) if fuzzy else None
-    query = repository.tsquery(config, request.query, corrections)
+    query = repository.tsquery(config, request.query, any_of(request.query), corrections)
     offset = (request.page - 1) * request.limit
     if request.search_type == "lexical":
         score = repository.score_of(query)

@@ -10,6 +10,8 @@ from inscriptis import get_text
 from markdown_it import MarkdownIt
 
 WORD = re.compile(r"\w+")
+OPERATORS = re.compile(r'"|(^|\s)-\w|\bor\b', re.IGNORECASE)  # websearch_to_tsquery's
+MAX_ANY = 32
 MAX_WORD = 100  # longer runs of letters are not words anyone types
 LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
 MIN_FUZZY = 4  # shorter words are corrected into too many others
@@ -34,6 +36,16 @@ def words(*texts: str) -> set[str]:
 def query_words(query: str) -> list[str]:
     """The words of a query, in order, once each."""
     return list(dict.fromkeys(WORD.findall(query.lower())))
+
+
+def any_of(query: str) -> str | None:
+    """A query of two or more plain words (no `"phrase"`, `-exclusion` nor `or`) as a
+    `to_tsquery` text that any one of them matches; None for other queries, which
+    `websearch_to_tsquery` reads as they are."""
+    if OPERATORS.search(query):
+        return None
+    words = query_words(query)[:MAX_ANY]
+    return " | ".join(f"'{word}'" for word in words) if len(words) > 1 else None
 
 
 def one_typo_away(word: str) -> set[str]:
