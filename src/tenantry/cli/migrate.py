@@ -40,7 +40,10 @@ def migrate(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Bring the control plane and every schema (template, databases, pool) to head."""
+    """Bring every schema to the latest migration.
+
+    The control plane, then the template, every database and the warm pool.
+    """
     settings = settings_from(data_dir=data_dir, migrate_concurrency=concurrency)
     with reachable_database(settings) as ready:
         if check:

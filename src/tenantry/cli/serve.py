@@ -65,7 +65,10 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Run the API server (on an embedded PostgreSQL unless TENANTRY_DATABASE_URL is set)."""
+    """Run the API server.
+
+    On an embedded PostgreSQL in the data folder unless TENANTRY_DATABASE_URL is set.
+    """
     settings = settings_from(host=host, port=port, workers=workers, data_dir=data_dir)
     lock = _exclusive(settings.data_dir) if settings.embedded else _no_lock()
     with lock, reachable_database(settings, owner=True) as ready:
