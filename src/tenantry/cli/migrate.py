@@ -93,7 +93,10 @@ def migrate_everything(settings: Settings, *, quiet: bool = False) -> int:
         outcomes = await _with_progress(engine, behind, settings, quiet=quiet)
         failures = [outcome for outcome in outcomes if outcome.error]
         if not behind:
-            console.print(f"all {len(schemas)} data-plane schemas at {head('tenant')}")
+            console.print(
+                f"Schemas: all {len(schemas)} at the latest migration ({head('tenant')})",
+                highlight=False,
+            )
             return []
         console.print(
             f"{len(behind) - len(failures)} of {len(behind)} behind schemas migrated to "
