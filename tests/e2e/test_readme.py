@@ -1,6 +1,7 @@
 """The README's first session, block after block, in one `bash -e` against a real
-`tenantry serve`, as a reader types it: only the port differs. Each output shown must
-have the shape of the one printed (`tests.utils.shell_session`)."""
+`tenantry serve`, as a reader types it: only the port differs; then each session of
+docs/*.md, in a `bash -e` of its own, on the same server. Each output shown must have the
+shape of the one printed (`tests.utils.shell_session`)."""
 
 import sys
 from dataclasses import replace
@@ -12,33 +13,48 @@ from tests.utils.server import Server
 from tests.utils.shell_session import Step, mismatches, run, shape, steps
 
 pytestmark = pytest.mark.slow
-README = Path(__file__).parents[2] / "README.md"
+ROOT = Path(__file__).parents[2]
 FIRST_SESSION = {"after": "## A first session", "until": "### The admin panel"}
 
 
-def first_session() -> list[Step]:
-    return steps(README.read_text(), **FIRST_SESSION)
+def documented_sessions() -> dict[str, list[Step]]:
+    """The README's first session (its command lists too), and each docs page's sessions."""
+    found = {"README.md": steps((ROOT / "README.md").read_text(), **FIRST_SESSION)}
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        if session := steps(page.read_text(), sessions_only=True):
+            found[f"docs/{page.name}"] = session
+    return found
 
 
-def test_the_first_session_runs_as_written(server: Server, tmp_path: Path) -> None:
+def test_the_documented_sessions_run_as_written(server: Server, tmp_path: Path) -> None:
     server.start()
-    session = [
-        replace(step, command=step.command.replace("localhost:8000", f"localhost:{server.port}"))
-        for step in first_session()
-    ]
-    folder = tmp_path / "reader"
-    folder.mkdir()
-    (folder / ".venv").symlink_to(sys.prefix)  # the README's .venv/bin/tenantry
     env = server.env | {"TENANTRY_DATA_DIR": str(server.data_dir)}
-    outputs = run(session, cwd=folder, env=env, timeout=240)
-    assert len(outputs) == len(session)
-    wrong = [
-        f"README.md line {step.line}: {step.command}\n" + "\n".join(found)
-        for step, output in zip(session, outputs, strict=True)
-        if step.shown is not None and (found := list(mismatches(step.shown, output)))
-    ]
+    wrong: list[str] = []
+    for name, session in documented_sessions().items():
+        folder = tmp_path / name.replace("/", "-")
+        folder.mkdir()
+        (folder / ".venv").symlink_to(sys.prefix)  # the README's .venv/bin/tenantry
+        here = [
+            replace(
+                step, command=step.command.replace("localhost:8000", f"localhost:{server.port}")
+            )
+            for step in session
+        ]
+        outputs = run(here, cwd=folder, env=env, timeout=240)
+        wrong += [
+            f"{name} line {step.line}: {step.command}\n" + "\n".join(found)
+            for step, output in zip(here, outputs, strict=True)
+            if step.shown is not None and (found := list(mismatches(step.shown, output)))
+        ]
     assert not wrong, "\n\n".join(wrong)
     assert server.stop() == 0
+
+
+def test_every_session_is_found() -> None:
+    sessions = documented_sessions()
+    assert set(sessions) == {"README.md", "docs/data.md"}
+    assert sum(step.shown is None for step in sessions["README.md"]) == 6  # the CLI's list
+    assert any("uuid.uuid4()" in step.command for step in sessions["docs/data.md"])
 
 
 class TestTheSessionReader:

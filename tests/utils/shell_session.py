@@ -1,7 +1,7 @@
 """The shell sessions of a Markdown file, run as written and compared with what they show.
 
 A ```sh block whose lines start with `$ ` is a session: each `$ ` line is a command
-(continued on the next lines while it ends with `\\` or a quote is open), and the lines
+(continued on the next lines while the shell would wait for more), and the lines
 under it, up to the next command, are the output shown for it; a command with nothing
 under it prints nothing. A block with no `$ ` is a list of commands whose output is not shown.
 
@@ -41,16 +41,21 @@ class Step:
     line: int  # where the command is in its file
 
 
-def steps(markdown: str, *, after: str, until: str) -> list[Step]:
-    """The commands of the ```sh blocks between the headings `after` and `until`."""
+def steps(
+    markdown: str, *, after: str = "", until: str = "", sessions_only: bool = False
+) -> list[Step]:
+    """The commands of the ```sh blocks between the headings `after` and `until` (the whole
+    file when not named); only those of sessions when `sessions_only`."""
     start = markdown.index(after)
-    end = markdown.index(until, start)
+    end = markdown.index(until, start) if until else len(markdown)
     found: list[Step] = []
     for block in FENCE.finditer(markdown, start, end):
-        if block[1] != "sh":
+        lines = block[2].splitlines()
+        is_session = any(line.startswith("$ ") for line in lines)
+        if block[1] != "sh" or (sessions_only and not is_session):
             continue
         first_line = markdown.count("\n", 0, block.start(2)) + 1
-        found += _block_steps(block[2].splitlines(), first_line)
+        found += _block_steps(lines, first_line)
     return found
 
 
@@ -80,12 +85,11 @@ def _block_steps(lines: list[str], first_line: int) -> list[Step]:
 
 
 def _complete(command: str) -> bool:
-    """Whether the shell would run `command` as it is (no open quote, no `\\` at its end)."""
-    try:
-        shlex.split(command, comments=True)
-    except ValueError:
+    """Whether the shell would run `command` as it is: no `\\` at its end, no quote, loop
+    or brace left open (as `bash -n` finds)."""
+    if command.endswith("\\"):
         return False
-    return True
+    return subprocess.run(["bash", "-n", "-c", command], capture_output=True).returncode == 0
 
 
 def run(steps_: list[Step], *, cwd: Path, env: dict[str, str], timeout: float) -> list[str]:
