@@ -15,7 +15,7 @@ from fastapi.openapi.docs import (
     get_swagger_ui_html,
     get_swagger_ui_oauth2_redirect_html,
 )
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import BaseRoute
@@ -31,13 +31,20 @@ ASSETS = "/docs/assets"
 # Swagger UI would ask validator.swagger.io to check the document of a public host.
 SWAGGER_UI = {"validatorUrl": None, "persistAuthorization": True, "tryItOutEnabled": False}
 
-# The pages may load nothing from elsewhere: ReDoc's sidebar, for one, shows a logo from
-# its makers' CDN. The browser refuses such requests before they leave.
+# The pages may load nothing from elsewhere: the browser refuses such requests before they
+# leave.
 ONLY_THIS_SERVER = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; "
     "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
     "worker-src 'self' blob:; frame-ancestors 'none'"
 }
+
+# ReDoc's sidebar shows its makers' logo from their CDN, which the policy above refuses with
+# an error in the console: the bundle is served with an empty image of its own instead.
+REDOC_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+NO_LOGO = b"data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'/%3E"
+REDOC_BUNDLE = "/docs/redoc.standalone.js"
+ASSET_CACHE = {"Cache-Control": "public, max-age=86400"}
 
 LANDING = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -61,6 +68,7 @@ def add_docs(app: FastAPI) -> None:
     (`{V20241104}/openapi.json`). The app must be made with `docs_url=None, redoc_url=None`."""
     static = resources.files("fastapi_offline") / "static"
     app.mount(ASSETS, StaticFiles(directory=str(static)), name="docs-assets")
+    favicon = (static / "favicon.png").read_bytes()
     describe_problems(app)
     title = app.title
 
@@ -103,16 +111,30 @@ def add_docs(app: FastAPI) -> None:
         page = get_redoc_html(
             openapi_url=f"{root}{app.openapi_url}",
             title=f"{title} - API reference",
-            redoc_js_url=f"{root}{ASSETS}/redoc.standalone.js",
+            redoc_js_url=f"{root}{REDOC_BUNDLE}",
             redoc_favicon_url=f"{root}{ASSETS}/favicon.png",
             with_google_fonts=False,
         )
         page.headers.update(ONLY_THIS_SERVER)
         return page
 
+    @app.get(REDOC_BUNDLE, include_in_schema=False)
+    async def redoc_bundle() -> Response:
+        return Response(_redoc_bundle(), media_type="text/javascript", headers=ASSET_CACHE)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon_ico() -> Response:
+        return Response(favicon, media_type="image/png", headers=ASSET_CACHE)
+
     @app.get(f"{V20241104}/openapi.json", include_in_schema=False)
     async def documents_openapi() -> JSONResponse:
         return JSONResponse(_documents_openapi(app))
+
+
+@cache
+def _redoc_bundle() -> bytes:
+    bundle = (resources.files("fastapi_offline") / "static" / "redoc.standalone.js").read_bytes()
+    return bundle.replace(REDOC_LOGO, NO_LOGO)
 
 
 @cache

@@ -125,6 +125,17 @@ class TestLogin:
                 assert GENERIC in response.text
                 assert COOKIE not in response.cookies
 
+    async def test_a_refused_login_keeps_what_was_typed_but_the_password(
+        self, client: httpx.AsyncClient, browsers: Browsers
+    ) -> None:
+        registration = await ready_registration(client)
+        async with browsers() as browser:
+            response = await browser.login(registration.email, 'shop "<b>', "wrong password 123")
+            assert response.status_code == 400
+            assert f'value="{registration.email}"' in response.text
+            assert 'value="shop &#34;&lt;b&gt;"' in response.text
+            assert "wrong password 123" not in response.text
+
     async def test_the_form_lists_no_database(
         self, client: httpx.AsyncClient, browsers: Browsers
     ) -> None:
@@ -143,6 +154,25 @@ class TestLogin:
             response = await browser.client.post("/admin/login", data=form)
             assert response.status_code == 403
             assert COOKIE not in response.cookies
+
+
+class TestHome:
+    async def test_the_database_at_a_glance(
+        self, client: httpx.AsyncClient, browsers: Browsers
+    ) -> None:
+        registration = await ready_registration(client)
+        items = {"items": [{"item_id": str(uuid.uuid4())} for _ in range(3)]}
+        key = {"X-API-Key": registration.api_key}
+        assert (await client.put("/v1/items-bulk/", headers=key, json=items)).status_code == 204
+        async with browsers() as browser:
+            await logged_in(browser, registration)
+            page = (await browser.client.get("/admin/")).text
+        assert registration.body["database"]["name"] in page
+        assert registration.database_id in page
+        assert '<div class="h1 mb-0" id="count-item">3</div>' in page
+        assert '<div class="h1 mb-0" id="count-rating">0</div>' in page
+        assert 'href="/admin/space/list"' in page
+        assert "template-space" not in page  # the operators' copies have their own menu
 
 
 class TestSession:

@@ -48,6 +48,23 @@ async def test_create_show_list_delete(client: httpx.AsyncClient, settings: Sett
     assert gone.exit_code == 1
 
 
+async def test_list_fits_a_terminal_or_says_it_all_in_json(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    org = await register(client, "a-rather-long-local-part-for-its-schema")
+    org_id, db_id = org.body["org_id"], org.body["database"]["id"]
+    table = await tenantry(settings, "databases", "list", "--org", org_id, columns=80)
+    assert table.exit_code == 0, table.output
+    assert max(map(len, table.stdout.splitlines())) <= 80
+    [row] = [line for line in table.stdout.splitlines() if db_id in line]
+    assert row.split()[0] == db_id  # whole, on one line, to copy
+
+    listed = await tenantry(settings, "databases", "list", "--org", org_id, "--output", "json")
+    [database] = json.loads(listed.stdout)
+    assert (database["id"], database["org_id"]) == (db_id, org_id)
+    assert database["schema"].startswith("a_rather_long_local_part_for_its_schema_")
+
+
 async def test_bad_arguments(settings: Settings) -> None:
     result = await tenantry(
         settings, "databases", "create", "--org", "x", "--name", "n", "--item-id-type", "nope"

@@ -190,6 +190,18 @@ class TestUpload:
         assert served.content == data
         assert served.headers["content-type"] == content_type
 
+    async def test_updated_at_moves(
+        self, client: httpx.AsyncClient, space: tuple[str, dict[str, str]]
+    ) -> None:
+        path, key = space
+        created = (await client.get(path, headers=key)).json()["updated_at"]
+        put = await client.put(f"{path}/background", headers=key, content=image("PNG"))
+        uploaded = put.json()["updated_at"]
+        assert uploaded > created
+        assert (await client.get(path, headers=key)).json()["updated_at"] == uploaded
+        assert (await client.delete(f"{path}/background", headers=key)).status_code == 204
+        assert (await client.get(path, headers=key)).json()["updated_at"] > uploaded
+
     async def test_multipart_and_replace(
         self, client: httpx.AsyncClient, space: tuple[str, dict[str, str]]
     ) -> None:

@@ -33,6 +33,10 @@ def test_docs_offline_and_try_it_out(server: Server, browser: object) -> None:
 
     page = browser.new_page()
     page.route("**/*", only_this_server)
+    console_errors: list[str] = []
+    page.on(
+        "console", lambda message: message.type == "error" and console_errors.append(message.text)
+    )
 
     page.goto(base + "/")
     expect(page.get_by_role("link", name="API documentation")).to_be_visible()
@@ -65,6 +69,9 @@ def test_docs_offline_and_try_it_out(server: Server, browser: object) -> None:
 
     elsewhere = only_this_server.elsewhere
     assert elsewhere == [], f"the pages asked other hosts for {elsewhere}"
+    assert console_errors == []  # nothing refused by the pages' own policy either
+    favicon = httpx.get(base + "/favicon.ico")
+    assert (favicon.status_code, favicon.headers["content-type"]) == (200, "image/png")
     assert server.stop() == 0
 
 

@@ -2,7 +2,13 @@
 
 import json
 import os
+import pty
+import select
 import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -85,6 +91,60 @@ def test_second_server_on_the_same_data_dir_is_refused(server: Server) -> None:
     assert second.returncode == 1
     assert "another `tenantry serve`" in second.stderr
     assert httpx.get(f"{server.url}/readyz").status_code == 200
+
+
+def test_a_busy_port_is_said_in_one_line_before_anything_starts(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = tenantry(
+            "serve", "--port", str(port), "--data-dir", str(tmp_path / "data"), env=env
+        )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"127.0.0.1:{port} is in use (another server?): stop it, or choose another with --port"
+    ]
+    assert not (tmp_path / "data" / "pg").exists()  # no embedded PostgreSQL was set up
+
+
+def read_until(fd: int, end: bytes, timeout: float) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while end not in seen and time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.5)[0]:
+            seen += os.read(fd, 65536)
+    return seen
+
+
+def test_on_a_terminal_it_says_where_it_is_and_logs_text(server: Server) -> None:
+    server.env.pop("TENANTRY_LOG_FORMAT")
+    arguments = ["serve", "--port", str(server.port), "--data-dir", str(server.data_dir)]
+    terminal, its_side = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tenantry", *arguments],
+        env=server.env | {"COLUMNS": "120"},
+        stdin=its_side,
+        stdout=its_side,
+        stderr=its_side,
+    )
+    os.close(its_side)
+    try:
+        shown = read_until(terminal, b"Ctrl-C stops it.", 240).decode()
+        assert httpx.get(f"{server.url}/healthz").status_code == 200
+        logged = read_until(terminal, b"path=/healthz", 60).decode()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+        os.close(terminal)
+    assert "Tenantry 0.1.0: starting on" in shown
+    assert f"  API    {server.url}/\r\n" in shown
+    assert f"  admin  {server.url}/admin/\r\n" in shown
+    assert f"  docs   {server.url}/docs\r\n" in shown
+    assert "  data   " in shown
+    assert "INFO tenantry.request request" in logged
+    assert "status=200" in logged
+    assert '{"time"' not in shown + logged
 
 
 def test_refuses_to_start_without_a_secret(env: dict[str, str], tmp_path: Path) -> None:

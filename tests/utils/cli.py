@@ -10,11 +10,13 @@ from tenantry.cli import app
 from tenantry.config import Settings
 
 
-async def tenantry(settings: Settings, *args: str, answer: str | None = None) -> Result:
+async def tenantry(
+    settings: Settings, *args: str, answer: str | None = None, columns: int = 200
+) -> Result:
     env = {
         "TENANTRY_DATABASE_URL": settings.database_url,
         "TENANTRY_SECRET_KEY": settings.secret,
-        "COLUMNS": "200",
+        "COLUMNS": str(columns),
     }
     runner = CliRunner()
     return await asyncio.to_thread(runner.invoke, app, list(args), input=answer, env=env)

@@ -12,13 +12,14 @@ import jinja2
 from fastapi import FastAPI
 from sqladmin import Admin, ModelView
 from sqladmin._menu import CategoryMenu, ViewMenu
+from sqladmin.authentication import login_required
 from sqladmin.models import BaseView
 from starlette.datastructures import URL, FormData, UploadFile
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from tenantry.admin import auth, organization, views
+from tenantry.admin import auth, home, organization, views
 from tenantry.admin.binding import BoundSessions, ControlSessions, TemplateSessions
 from tenantry.admin.middleware import CSRF_FIELD, LOGIN_COOKIE, AdminSessionMiddleware
 from tenantry.admin.sessions import current_admin
@@ -94,6 +95,15 @@ class TenantryAdmin(Admin):
             samesite="strict",
         )
         return response
+
+    @login_required
+    async def index(self, request: Request) -> Response:
+        """The home page: the logged-in database at a glance."""
+        data_views = [
+            view for view in self.views if isinstance(view, views.DataView) and view.plane == "data"
+        ]
+        page = await home.context(request, self.sessions, data_views)
+        return await self.templates.TemplateResponse(request, "tenantry/home.html", page)
 
     @staticmethod
     async def _handle_form_data(request: Request, obj: Any = None) -> FormData:

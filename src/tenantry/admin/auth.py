@@ -30,6 +30,7 @@ from tenantry.control.auth.throttle import client_address
 from tenantry.db.sessions import ControlSession, detached_session
 from tenantry.models.control import Database, TenantSchema
 
+REFUSED = "Invalid credentials."  # whatever was wrong: email, password or database
 READ_ACTIONS = frozenset({Action.LIST, Action.DETAILS})
 WRITE_ACTIONS = frozenset({Action.CREATE, Action.EDIT, Action.DELETE})
 
@@ -53,7 +54,7 @@ class AdminAuth(AuthenticationBackend):
         password = str(form.get("password", ""))
         client = str(form.get("client", "")).strip()
         if not email or not password or len(email) > 320 or len(password) > MAX_LENGTH:
-            return False
+            return await self._refuse(request, REFUSED)
         state = self.app.state
         service = AuthService(state.tokens, self.settings, state.engine, state.frontend_login)
         try:
@@ -65,7 +66,7 @@ class AdminAuth(AuthenticationBackend):
                 db_name=None,
             )
         except InvalidCredentials:
-            return False
+            return await self._refuse(request, REFUSED)
         except LoginThrottled as error:
             raise HTTPException(429, error.detail) from error
         async with detached_session(state.engine) as session:
@@ -73,7 +74,7 @@ class AdminAuth(AuthenticationBackend):
             await service.logout(session, family_id=claims.family_id)  # no token is kept
             database = await _pick_database(session, claims.org_id, client)
             if database is None:
-                return False
+                return await self._refuse(request, REFUSED)
             version = await session.scalar(
                 select(TenantSchema.version).where(TenantSchema.name == database.schema_name)
             )
@@ -94,9 +95,12 @@ class AdminAuth(AuthenticationBackend):
         return response
 
     async def _refuse(self, request: Request, message: str) -> Response:
+        """The form again, with the error and what was typed but the password."""
         assert self.templates is not None
+        form = await request.form()
+        typed = {name: str(form.get(name, ""))[:320] for name in ("client", "email")}
         return await self.templates.TemplateResponse(
-            request, "sqladmin/login.html", {"error": message}, status_code=400
+            request, "sqladmin/login.html", {"error": message, **typed}, status_code=400
         )
 
     async def logout(self, request: Request) -> Response | bool:

@@ -17,6 +17,7 @@ app = typer.Typer(
     help="Tenantry: a multi-tenant API server.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,  # plain help: a flag shows no type, as it takes no value
 )
 app.command()(serve)
 app.command()(migrate)
@@ -27,7 +28,7 @@ app.add_typer(operators_app, name="operators")
 
 @app.command()
 def check(data_dir: DataDir = None) -> None:
-    """Check the configuration, the database connection and the migrations."""
+    """Check the configuration, the database and the migrations."""
     with reachable_database(settings_from(data_dir=data_dir)) as ready:
 
         async def behind(engine: AsyncEngine) -> list[str]:

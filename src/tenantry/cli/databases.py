@@ -4,10 +4,12 @@ import asyncio
 import json
 import sys
 from contextlib import nullcontext
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
@@ -53,8 +55,19 @@ def _rows(org: str | None) -> Any:
     return query if org is None else query.where(Database.org_id == org)
 
 
+class Output(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
 @databases_app.command("list")
-def list_databases(org: Org = None, data_dir: DataDir = None) -> None:
+def list_databases(
+    org: Org = None,
+    output: Annotated[
+        Output, typer.Option("--output", "-o", help="A table, or JSON (every field, whole).")
+    ] = Output.TABLE,
+    data_dir: DataDir = None,
+) -> None:
     """List databases with their status, schema and schema version."""
 
     async def rows(engine: AsyncEngine) -> list[Any]:
@@ -63,19 +76,32 @@ def list_databases(org: Org = None, data_dir: DataDir = None) -> None:
 
     with reachable_database(settings_from(data_dir=data_dir)) as ready:
         found = with_engine(ready, rows)
-    table = Table()
-    for header in ("id", "org", "name", "status", "schema", "version"):
-        table.add_column(header, overflow="fold")  # ids whole, never cut short
+    if output is Output.JSON:
+        typer.echo(json.dumps([_as_json(*row) for row in found], indent=2))
+        return
+    Console().print(_table(found))
+
+
+def _table(found: list[Any]) -> Table:
+    """Ids whole on one line, to copy; what does not fit in the rest is cut short with an
+    ellipsis, the organization's id first (`--output json` has it all)."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("id", no_wrap=True, min_width=22)
+    table.add_column("name", overflow="ellipsis", min_width=4)
+    table.add_column("status", no_wrap=True, min_width=7)
+    table.add_column("schema", overflow="ellipsis", min_width=6)
+    table.add_column("version", no_wrap=True, min_width=7)
+    table.add_column("org", overflow="ellipsis", min_width=6)
     for database, version in found:
         table.add_row(
             database.id,
-            database.org_id,
             database.name,
             database.status,
             database.schema_name,
             version or "-",
+            database.org_id,
         )
-    Console().print(table)
+    return table
 
 
 def _as_json(database: Database, version: str | None) -> dict[str, Any]:

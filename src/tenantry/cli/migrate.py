@@ -42,7 +42,10 @@ def migrate(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Bring the control plane and every schema (template, databases, pool) to head."""
+    """Bring every schema to the latest migration.
+
+    The control plane, then the template, every database and the warm pool.
+    """
     settings = settings_from(data_dir=data_dir, migrate_concurrency=concurrency)
     with reachable_database(settings) as ready:
         if check:
@@ -94,7 +97,10 @@ def migrate_everything(settings: Settings, *, quiet: bool = False) -> int:
         failed = {outcome.schema for outcome in failures}
         await _backfill(engine, [each for each in schemas if each.name not in failed], quiet)
         if not behind:
-            console.print(f"all {len(schemas)} data-plane schemas at {head('tenant')}")
+            console.print(
+                f"Schemas: all {len(schemas)} at the latest migration ({head('tenant')})",
+                highlight=False,
+            )
             return []
         console.print(
             f"{len(behind) - len(failures)} of {len(behind)} behind schemas migrated to "

@@ -1,11 +1,18 @@
 """`tenantry serve`."""
 
+import errno
 import fcntl
+import http.client
+import ipaddress
 import os
 import resource
 import shutil
 import signal
+import socket
+import sys
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +22,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from tenantry import __version__
 from tenantry.cli.common import DataDir, console, reachable_database, settings_from, with_engine
 from tenantry.cli.migrate import migrate_everything
 from tenantry.config import Settings
@@ -22,6 +30,7 @@ from tenantry.db.migrate import upgrade_all
 from tenantry.protocol import protocol
 
 FILES_BESIDES_CONNECTIONS = 256  # database pools, Redis, the listening socket, logs
+READY_WAIT = 300  # seconds the banner waits for /readyz before giving up on it
 
 
 @contextmanager
@@ -83,6 +92,65 @@ def _fit_open_files(max_connections: int) -> None:
         )
 
 
+def _refuse_a_busy_port(host: str, port: int) -> None:
+    """Say so in one line, before anything starts, when nothing can listen there."""
+    try:
+        socket.create_server((host, port)).close()  # SO_REUSEADDR, as uvicorn binds
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            reason = "is in use (another server?): stop it, or choose another with --port"
+        else:
+            reason = f"cannot be listened on: {error.strerror}"
+        console.print(f"[red]{host}:{port} {reason}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _where_the_data_is(settings: Settings) -> str:
+    if settings.embedded:
+        return f"{settings.data_dir.resolve()} (embedded PostgreSQL)"
+    url = settings.database_url or ""
+    return f"PostgreSQL at {url.rpartition('@')[2]}"
+
+
+def _reachable(host: str) -> str:
+    """Where this machine reaches a server listening on `host` (every address: loopback)."""
+    try:
+        every_address = ipaddress.ip_address(host).is_unspecified
+    except ValueError:  # a name
+        return host
+    return "127.0.0.1" if every_address else host
+
+
+def _banner(settings: Settings) -> str:
+    base = f"http://{_reachable(settings.host)}:{settings.port}"
+    return (
+        f"\n[bold green]Tenantry {__version__} is ready[/bold green]\n"
+        f"  API    {base}/\n"
+        f"  admin  {base}/admin/\n"
+        f"  docs   {base}/docs\n"
+        f"  data   {_where_the_data_is(settings)}\n"
+        "Ctrl-C stops it.\n"
+    )
+
+
+def _announce_when_ready(settings: Settings) -> None:
+    """Print the banner once `/readyz` answers 200, whatever the number of workers."""
+    host = _reachable(settings.host)
+    deadline = time.monotonic() + READY_WAIT
+    while time.monotonic() < deadline:
+        connection = http.client.HTTPConnection(host, settings.port, timeout=2)
+        try:
+            connection.request("GET", "/readyz")
+            if connection.getresponse().status == 200:
+                console.print(_banner(settings), highlight=False)
+                return
+        except OSError:
+            pass
+        finally:
+            connection.close()
+        time.sleep(0.2)
+
+
 def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)  # a requested, graceful stop
 
@@ -93,8 +161,18 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Run the API server (on an embedded PostgreSQL unless TENANTRY_DATABASE_URL is set)."""
+    """Run the API server.
+
+    On an embedded PostgreSQL in the data folder unless TENANTRY_DATABASE_URL is set.
+    """
     settings = settings_from(host=host, port=port, workers=workers, data_dir=data_dir)
+    _refuse_a_busy_port(settings.host, settings.port)
+    on_terminal = sys.stderr.isatty()
+    if on_terminal and "log_format" not in settings.model_fields_set:
+        os.environ["TENANTRY_LOG_FORMAT"] = "text"  # a person reads them, not a collector
+    if on_terminal:
+        starting = f"Tenantry {__version__}: starting on {_where_the_data_is(settings)}"
+        console.print(starting, highlight=False, soft_wrap=True)
     lock = _exclusive(settings.data_dir) if settings.embedded else _no_lock()
     with lock, reachable_database(settings, owner=True) as ready:
         if ready.migrate_on_start:
@@ -111,6 +189,8 @@ def serve(
         # that the embedded PostgreSQL is stopped on the way out.
         signal.signal(signal.SIGTERM, _exit_on_signal)
         _fit_open_files(ready.max_connections)
+        if on_terminal:
+            threading.Thread(target=_announce_when_ready, args=(settings,), daemon=True).start()
         with _shared_metrics(ready.workers):
             _run(ready)
 

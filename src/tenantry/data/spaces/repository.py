@@ -124,5 +124,10 @@ async def change(
     return dict(row) if row is not None else None
 
 
+async def touch(session: TenantSession, space_id: uuid.UUID) -> dict[str, Any] | None:
+    """Mark a space changed (its background was): `updated_at` set by the update alone."""
+    return await change(session, space_id, {})
+
+
 async def background(session: TenantSession, space_id: uuid.UUID) -> SpaceBackground | None:
     return await session.get(SpaceBackground, space_id)

@@ -113,8 +113,8 @@ async def delete(lanes: Lanes, schema: str, space_id: uuid.UUID) -> None:
 async def set_background(
     session: TenantSession, space_id: uuid.UUID, image: CheckedImage
 ) -> BaseModel:
-    """The space after, as `SpaceRead`."""
-    row = await repository.get(session, space_id)
+    """The space after, as `SpaceRead`: its `updated_at` is now."""
+    row = await repository.touch(session, space_id)
     if row is None:
         raise SpaceNotFound
     stored = await repository.background(session, space_id)
@@ -127,7 +127,9 @@ async def set_background(
 
 
 async def delete_background(session: TenantSession, space_id: uuid.UUID) -> None:
+    """Remove the space's background; its `updated_at` is now."""
     await session.delete(await background(session, space_id))
+    await repository.touch(session, space_id)
     await session.flush()
 
 
