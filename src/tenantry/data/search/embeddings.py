@@ -12,7 +12,7 @@ from typing import Protocol
 import httpx
 from wordllama.inference import WordLlamaInference
 
-from tenantry.config import get_settings
+from tenantry.config import Settings
 from tenantry.errors import TenantryError
 
 WORDLLAMA_CONFIG = "l2_supercat"
@@ -96,7 +96,9 @@ def _unit(vector: list[float]) -> list[float]:
 
 @cache
 def embedder() -> Embedder:
-    settings = get_settings()
+    # Read here, not through `get_settings`: `tenantry migrate` embeds before `serve` has
+    # set the database's address, and that cached reading would be the app's.
+    settings = Settings()
     if settings.embedding_backend == "openai":
         assert settings.embedding_url is not None
         assert settings.embedding_model is not None
