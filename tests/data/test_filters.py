@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.data.catalog import repository
@@ -29,6 +28,7 @@ from tenantry.db.migrate import create_schema
 from tenantry.db.schema_names import make
 from tenantry.db.sessions import tenant_session
 from tenantry.errors import ValidationFailed
+from tests.utils.sql import drop_schema
 
 IDS = codec("uint32")
 REF_A, REF_B = str(uuid.UUID(int=1)), str(uuid.UUID(int=2))
@@ -88,8 +88,7 @@ async def schema(engine: AsyncEngine) -> AsyncIterator[str]:
             keys = [IDS.encode(n) for n in ITEMS_ROWS]
             await repository.upsert(session, kind.table, keys, list(ITEMS_ROWS.values()))
     yield name
-    async with engine.begin() as connection:
-        await connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+    await drop_schema(engine, name)
 
 
 async def passed(

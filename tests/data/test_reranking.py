@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.data.catalog import repository
@@ -25,6 +24,7 @@ from tenantry.db.migrate import create_schema
 from tenantry.db.schema_names import make
 from tenantry.db.sessions import tenant_session
 from tenantry.errors import ValidationFailed
+from tests.utils.sql import drop_schema
 
 IDS = codec("uint32")
 NOW = time.time()
@@ -57,8 +57,7 @@ async def schema(engine: AsyncEngine) -> AsyncIterator[str]:
             await repository.declare(session, ITEMS.declared, declaration)
         await repository.upsert(session, ITEMS.table, CANDIDATES, list(ROWS.values()))
     yield name
-    async with engine.begin() as connection:
-        await connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+    await drop_schema(engine, name)
 
 
 async def reranked(

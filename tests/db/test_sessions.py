@@ -22,6 +22,7 @@ from tenantry.db.sessions import (
     tenant_session,
 )
 from tenantry.models.data import Space
+from tests.utils.sql import drop_schema
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +31,7 @@ async def probe_table(engine: AsyncEngine) -> AsyncIterator[None]:
         await connection.execute(text("CREATE SCHEMA IF NOT EXISTS probe"))
         await connection.execute(text("CREATE TABLE IF NOT EXISTS probe.notes (note text)"))
     yield
-    async with engine.begin() as connection:
-        await connection.execute(text("DROP SCHEMA probe CASCADE"))
+    await drop_schema(engine, "probe")
 
 
 async def notes(engine: AsyncEngine, note: str) -> int:
@@ -65,9 +65,8 @@ async def two_schemas(engine: AsyncEngine) -> AsyncIterator[tuple[str, str]]:
         async with tenant_session(engine, schema) as session:
             session.add(Space(name=f"space of {schema}"))
     yield schemas
-    async with engine.begin() as connection:
-        for schema in schemas:
-            await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    for schema in schemas:
+        await drop_schema(engine, schema)
 
 
 class TestSchemaBinding:
