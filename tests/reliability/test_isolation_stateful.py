@@ -534,7 +534,10 @@ SELECT pg_backend_pid() AS pid,
        (SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema()) AS temp_tables,
        (SELECT coalesce(array_agg(name || '=' || setting ORDER BY name), '{}')
         FROM pg_settings WHERE source NOT IN ('default', 'configuration file', 'override',
-                                               'environment variable')) AS settings,
+                                               'environment variable')
+                           -- set back to the server's own value (the driver does so with
+                           -- jit after it reads a type's description): nothing carried
+                           AND setting IS DISTINCT FROM boot_val) AS settings,
        (SELECT count(*) FROM pg_locks
         WHERE pid = pg_backend_pid() AND locktype = 'advisory') AS advisory_locks,
        (SELECT count(*) FROM pg_listening_channels()) AS listening,
