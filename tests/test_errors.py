@@ -30,6 +30,10 @@ class TestNotFoundAndMethod:
             ("/v1/spaces/7", "GET, PATCH, DELETE"),
             ("/v1/databases/current/", "GET, PATCH, DELETE"),
             ("/v1/items-bulk/", "GET, PUT, PATCH, DELETE"),
+            # a literal path is no id of the routes with a parameter it also fits
+            ("/v20241104/documents/metadata-schema", "GET"),
+            ("/v20241104/documents/browse", "POST"),
+            ("/v20241104/documents/doc_1", "GET, POST, DELETE"),
         ],
     )
     async def test_allow_names_every_method_of_the_path(

@@ -13,10 +13,11 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match
 
 from tenantry.context import current_request
 from tenantry.metrics import Metrics
@@ -370,15 +371,23 @@ METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 def allowed_methods(request: Request) -> list[str]:
     """Every method that some route serves at the request's path. The framework's 405
-    names only the methods of the first route whose path matched."""
-    routes = request.app.router.routes
-    return [
-        method
+    names only the methods of the first route whose path matched. Where a route's path is
+    literal (`/documents/metadata-schema`), its segments are no ids of the routes with
+    parameters that the path also fits (`/documents/{document_id}`), so only the literal
+    routes count."""
+    matched = [
+        (method, route)
+        for route in (context.original_route for context in iter_route_contexts(request.app.routes))
         for method in METHODS
-        if any(
-            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
-        )
+        if route.matches({**request.scope, "method": method})[0] == Match.FULL
     ]
+    literal = [(method, route) for method, route in matched if not _parameters(route)]
+    served = {method for method, _ in literal or matched}
+    return [method for method in METHODS if method in served]
+
+
+def _parameters(route: BaseRoute) -> dict[str, object]:
+    return getattr(route, "param_convertors", {})
 
 
 async def _handle(request: Request, exc: Exception) -> JSONResponse:

@@ -24,7 +24,7 @@ from tenantry.db.migrate import (
 )
 from tenantry.ids import new_id
 from tenantry.models import control as control_models  # noqa: F401
-from tenantry.models import data as data_models  # noqa: F401
+from tenantry.models import data as data_models
 
 
 def _diff_control(connection: Connection) -> list[Any]:
@@ -43,7 +43,11 @@ def _diff_template(connection: Connection) -> list[Any]:
     connection.execute(text(f"SET LOCAL search_path TO {TEMPLATE_SCHEMA}"))
     context = MigrationContext.configure(
         connection,
-        opts={"include_name": lambda name, type_, _: name != "alembic_version"},
+        opts={
+            "include_name": lambda name, type_, _: (
+                name != "alembic_version" and name not in data_models.SERVER_DEPENDENT_INDEXES
+            )
+        },
     )
     return list(compare_metadata(context, DataPlaneBase.metadata))
 

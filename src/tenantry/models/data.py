@@ -80,6 +80,11 @@ class Counter(DataPlaneBase):
     value: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
 
+# Indexes that migrations make only where the server has what they need (the HNSW index on
+# documents' embeddings, where it has pgvector): no model declares them.
+SERVER_DEPENDENT_INDEXES = frozenset({"ix_documents_embedding_hnsw"})
+
+
 class Document(Timestamps, DataPlaneBase):
     __tablename__ = "documents"
     __table_args__ = (

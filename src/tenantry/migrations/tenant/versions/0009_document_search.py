@@ -10,7 +10,8 @@ Markdown, records their metadata fields and computes their embeddings. The words
 existing documents are collected here.
 
 Where the server has pgvector (control revision 0014), an HNSW index ranks embeddings of
-the packaged model's 256 dimensions by cosine distance; a partial index, so that vectors of
+the packaged model's 256 dimensions by cosine distance (a model declares no such index:
+`tenantry.models.data.SERVER_DEPENDENT_INDEXES`); a partial index, so that vectors of
 another model's size are stored without it and searched exactly.
 
 Revision ID: 0009
