@@ -2,15 +2,15 @@
 log line, its last line of defence against an unexpected exception."""
 
 import asyncio
+import itertools
 import logging
 import os
 import re
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from contextlib import suppress
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,16 +25,17 @@ from tenantry.errors import (
     as_problem,
     problem_response,
 )
-from tenantry.kernel.rate_limits import Usage
 from tenantry.metrics import Metrics
 
 logger = logging.getLogger("tenantry.request")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",  # a stored image is never read as a page or script
-    "X-Frame-Options": "DENY",
-}
-FRAME_ANCESTORS = "frame-ancestors 'none'"  # the policy of responses that bring none
+Header = tuple[bytes, bytes]
+SECURITY_HEADERS: list[Header] = [
+    (b"x-content-type-options", b"nosniff"),  # a stored image is never read as a page or script
+    (b"x-frame-options", b"DENY"),
+]
+FRAME_ANCESTORS: Header = (b"content-security-policy", b"frame-ancestors 'none'")
+SET_HERE = frozenset({b"x-request-id", *(name for name, _ in SECURITY_HEADERS)})
 PATH_SAFE = "/%:@!$&'()*+,;="  # what stays as it is in a redirect's path
 
 
@@ -102,6 +103,28 @@ class RequestContextMiddleware:
                 return limit
         return self.max_body_bytes
 
+    def _headers(self, raw: Iterable[tuple[bytes, bytes]], info: RequestInfo) -> list[Header]:
+        """A response's headers with the request's id, never sniffed nor framed (unless it
+        sets its own policy), a redirect naming a host only when it is a trusted one, and
+        the key's rate limit (a refusal has it already). Names are lower case (ASGI)."""
+        headers = [(name, value) for name, value in raw if name not in SET_HERE]
+        names = {name for name, _ in headers}
+        headers.append((b"x-request-id", info.id.encode("latin-1")))
+        headers += SECURITY_HEADERS
+        if b"content-security-policy" not in names:
+            headers.append(FRAME_ANCESTORS)
+        if b"location" in names:
+            headers = [
+                (name, self._local(value) if name == b"location" else value)
+                for name, value in headers
+            ]
+        if info.rate_limit is not None and b"ratelimit-limit" not in names:
+            headers += info.rate_limit.raw_headers()
+        return headers
+
+    def _local(self, location: bytes) -> bytes:
+        return local_redirect(location.decode("latin-1"), self.trusted_hosts).encode("latin-1")
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -117,11 +140,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers["X-Request-ID"] = info.id
-                _secure(headers, self.trusted_hosts)
-                if info.rate_limit is not None:
-                    _add_rate_limit(headers.raw, info.rate_limit)
+                message["headers"] = self._headers(message.get("headers", ()), info)
             await send(message)
 
         received = 0
@@ -182,14 +201,6 @@ def _route(scope: Scope) -> str | None:
     return mounted + path if mounted else path
 
 
-def _secure(headers: MutableHeaders, trusted_hosts: frozenset[str]) -> None:
-    """Never sniffed nor framed; a redirect names a host only when it is a trusted one."""
-    headers.update(SECURITY_HEADERS)
-    headers.setdefault("Content-Security-Policy", FRAME_ANCESTORS)
-    if (location := headers.get("location")) is not None:
-        headers["Location"] = local_redirect(location, trusted_hosts)
-
-
 def local_redirect(location: str, trusted_hosts: frozenset[str]) -> str:
     """`location` as a path on this server, unless it names a trusted host. The absolute
     URLs of redirects (Starlette's `url_for`, its trailing-slash redirects) take their
@@ -201,12 +212,6 @@ def local_redirect(location: str, trusted_hosts: frozenset[str]) -> str:
     return urlunsplit(("", "", path, parts.query, parts.fragment))
 
 
-def _add_rate_limit(raw: list[tuple[bytes, bytes]], usage: Usage) -> None:
-    """The key's rate limit, unless the response has it already (a refusal does)."""
-    if not any(name == b"ratelimit-limit" for name, _ in raw):
-        raw.extend(usage.raw_headers())
-
-
 def _fields(info: RequestInfo) -> dict[str, object]:
     return {
         "request_id": info.id,
@@ -216,13 +221,27 @@ def _fields(info: RequestInfo) -> dict[str, object]:
     }
 
 
+# A request's own id: this process's random half and its count of requests (unique without
+# a system call per request); a new process, a new half.
+_PROCESS = os.urandom(8).hex()
+_REQUESTS = itertools.count()
+
+
+def _new_process() -> None:
+    global _PROCESS, _REQUESTS
+    _PROCESS, _REQUESTS = os.urandom(8).hex(), itertools.count()
+
+
+os.register_at_fork(after_in_child=_new_process)
+
+
 def _request_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == b"x-request-id":
             candidate: str = value.decode("latin-1")
             if REQUEST_ID.fullmatch(candidate):
                 return candidate
-    return os.urandom(16).hex()
+    return f"{_PROCESS}{next(_REQUESTS):016x}"
 
 
 def _pickle_refusal(scope: Scope) -> TenantryError | None:
