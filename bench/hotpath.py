@@ -3,7 +3,7 @@ asyncpg, bench/peers/floor.py) and by Django + django-tenants + DRF, side by sid
 same rows of the same PostgreSQL, with 1 database and with 10,000.
 
     python -m bench hotpath [--rounds 3] [--duration 5] [--databases 10000]
-        [--only get,list,create] [--servers tenantry,floor,django]
+        [--only get,list,create] [--servers tenantry,floor,django] (or bare too)
 
 Each server is one process pinned to CPU 0; wrk (1 thread, 32 connections) is pinned to
 CPU 1. Servers take turns, A B C A B C, after a warm-up each. Writes results/hotpath.json.
@@ -59,7 +59,11 @@ SPACES_PER_DATABASE = 40
 PAGE = 20
 FILL_CONNECTIONS = 4
 SCHEMAS_PER_TRANSACTION = 20  # each new schema takes ~20 locks; stay under the lock table
-SERVERS = ("tenantry", "floor", "django")
+SERVERS = ("tenantry", "bare", "floor", "django")
+DEFAULT_SERVERS = ("tenantry", "floor", "django")
+# `bare`: Tenantry without its metrics and audit trail, what they cost (`--servers
+# tenantry,bare`).
+BARE = {"TENANTRY_METRICS": "false", "TENANTRY_AUDIT": "false"}
 OPERATIONS = ("get", "list", "create")
 FIELDS = {
     "space_id",
@@ -364,8 +368,8 @@ class Server:
             self.process.wait(timeout=10)
 
 
-def start_tenantry(url: str) -> Server:
-    env = {
+def start_tenantry(url: str, name: str = "tenantry", **settings: str) -> Server:
+    env = settings | {
         "TENANTRY_DATABASE_URL": url.replace("postgresql://", "postgresql+asyncpg://", 1),
         "TENANTRY_SECRET_KEY": SECRET,
         "TENANTRY_LOG_LEVEL": "warning",
@@ -373,14 +377,17 @@ def start_tenantry(url: str) -> Server:
         "TENANTRY_RATE_LIMIT": "none",  # one key at thousands of requests a second
     }
     return Server(
-        "tenantry",
+        name,
         lambda port: [sys.executable, "-m", "tenantry", "serve", "--port", str(port)],
         env,
         cwd=HERE.parent,
         ready_path="/readyz",
         ready_status=200,
         stop_signal=signal.SIGINT,
-        details={"command": "python -m tenantry serve (TENANTRY_WORKERS=1)"},
+        details={
+            "command": "python -m tenantry serve (TENANTRY_WORKERS=1)",
+            **({"settings": settings} if settings else {}),
+        },
     )
 
 
@@ -618,7 +625,7 @@ def run_workload(
         figures[name]["peak_rss_mb"] = server.peak_rss_mb()
         figures[name]["peak_rss_since"] = "workload start" if reset[name] else "server start"
     ratios: dict[str, Any] = {}
-    for peer in ("floor", "django"):
+    for peer in ("bare", "floor", "django"):
         if "tenantry" in figures and peer in figures:
             rounds = [
                 ratio(t["rps"], p["rps"])
@@ -847,6 +854,10 @@ def summarize(
         summary[f"tenantry get p99, {databases}/1 db"] = ratio(
             every["tenantry"]["p99_ms"], one["tenantry"]["p99_ms"]
         )
+    for workload in workloads:  # what the metrics and the audit trail cost
+        if (bare := workload["ratios"].get("tenantry/bare rps")) is not None:
+            where = f"{workload['operation']}, {workload['databases']} db"
+            summary[f"tenantry/bare rps ({where})"] = bare["median"]
     for scenario in (1, databases):
         create = by.get(("create", scenario), {})
         if "tenantry" in create and "tenantry plain" in create:
@@ -878,7 +889,7 @@ def main() -> None:
     )
     parser.add_argument("--databases", type=int, default=10_000)
     parser.add_argument("--only", default=",".join(OPERATIONS))
-    parser.add_argument("--servers", default=",".join(SERVERS))
+    parser.add_argument("--servers", default=",".join(DEFAULT_SERVERS))
     parser.add_argument(
         "--django-worker",
         choices=("auto", "sync", "gthread"),
@@ -922,6 +933,8 @@ def main() -> None:
                 setup["fill_seconds"] = round(time.perf_counter() - began, 1)
                 print(f"filled {args.databases} databases in {setup['fill_seconds']} s")
                 targets = write_targets(tenants, workdir)
+                if "bare" in names:
+                    running["bare"] = start_tenantry(url, "bare", **BARE)
                 if "floor" in names:
                     running["floor"] = start_floor(url, targets["keys"])
                 if "django" in names:
