@@ -1,6 +1,7 @@
 """Recommendations, background tasks and trained models, at the paths of the Crossing Minds
 Python client: `/v1/recommendation/…`, `/v1/tasks/{name}/…`, `/v1/pretrained-ml/…`."""
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request, Response
@@ -10,9 +11,9 @@ from pydantic import StringConstraints
 
 from tenantry.auth.context import BackendOrAbove, RootOrManager
 from tenantry.data.access import DataReader, DataWriter, ReadSchema, WriteSchema
-from tenantry.data.catalog.ids import Ids, encoded, invalid
+from tenantry.data.catalog.ids import IdCodecs, Ids, encoded, invalid
 from tenantry.data.interactions.ids import SessionIds
-from tenantry.data.pagination import MAX_CURSOR_LENGTH, Signer
+from tenantry.data.pagination import MAX_CURSOR_LENGTH, Cursors, Signer
 from tenantry.data.recommendations import service
 from tenantry.data.recommendations.cache import ModelCache
 from tenantry.data.recommendations.engine import Model
@@ -27,6 +28,7 @@ from tenantry.data.recommendations.schemas import (
     ItemsPage,
     Precomputed,
     PropertiesPage,
+    Rules,
     SessionPropertiesQuery,
     SessionQuery,
     Task,
@@ -36,7 +38,7 @@ from tenantry.data.recommendations.schemas import (
     TrainedModels,
     UsersGroupQuery,
 )
-from tenantry.data.recommendations.service import Ask, Page, Subject
+from tenantry.data.recommendations.service import Ask, Subject
 from tenantry.data.recommendations.training import DEFAULT_RATING, DEFAULT_RATINGS, TASK_NAMES
 from tenantry.db.sessions import TenantSession, after_commit
 from tenantry.kernel.versions import V1
@@ -77,16 +79,59 @@ Scenario = Annotated[str | None, Query(max_length=64)]
 TaskName = Annotated[str, Path(max_length=64, description="; ".join(TASK_NAMES))]
 
 
-async def _model(session: TenantSession, request: Request, schema: str) -> Model:
-    cache: ModelCache = request.app.state.reco_cache
-    return await service.model(session, cache, schema)
+@dataclass
+class Recommender:
+    """What every recommendation route works with: the caller's database (a read session),
+    the codecs of its ids and the signer of its cursors. Its model is loaded when the route
+    asks (`model`), after the request's parameters were checked."""
+
+    request: Request
+    session: TenantSession
+    schema: str
+    ids: IdCodecs
+    signer: Cursors
+
+    async def model(self) -> Model:
+        cache: ModelCache = self.request.app.state.reco_cache
+        return await service.model(self.session, cache, self.schema)
+
+    async def page(self, trained: Model, reco_type: str, subject: Subject, ask: Ask) -> ItemsPage:
+        """The page of items `ask` asks for, ranked for `subject` by `trained`."""
+        page = await service.recommend(
+            self.session,
+            trained,
+            self.signer,
+            self.ids.item,
+            reco_type=reco_type,
+            subject=subject,
+            ask=ask,
+        )
+        return ItemsPage(
+            items_id=page.items_id,
+            next_cursor=page.next_cursor,
+            evaluated_scenarios=page.evaluated_scenarios,
+        )
 
 
-def _page(page: Page) -> ItemsPage:
-    return ItemsPage(
-        items_id=page.items_id,
-        next_cursor=page.next_cursor,
-        evaluated_scenarios=page.evaluated_scenarios,
+async def _recommender(
+    request: Request, session: DataReader, schema: ReadSchema, ids: Ids, signer: Signer
+) -> Recommender:
+    return Recommender(request, session, schema, ids, signer)
+
+
+Recommending = Annotated[Recommender, Depends(_recommender)]
+
+
+def _asked(body: Rules) -> Ask:
+    """What a POSTed recommendation asks besides its subject."""
+    return Ask(
+        body.amt,
+        body.cursor,
+        body.filters,
+        body.reranking,
+        getattr(body, "exclude_rated_items", None),
+        body.scenario,
+        body.skip_default_scenario,
     )
 
 
@@ -96,11 +141,7 @@ def _page(page: Page) -> ItemsPage:
 @router.get("/recommendation/items/{item_id}/items/")
 async def item_to_items(
     item_id: ItemId,
-    request: Request,
-    session: DataReader,
-    schema: ReadSchema,
-    ids: Ids,
-    signer: Signer,
+    rec: Recommending,
     amt: Amount = None,
     cursor: Cursor = None,
     filters: Filters = None,
@@ -111,48 +152,20 @@ async def item_to_items(
     session_id: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ItemsPage:
     """Items similar to an item (never the item itself)."""
-    trained = await _model(session, request, schema)
-    subject = await service.of_item(session, trained, ids, item_id)
+    trained = await rec.model()
+    subject = await service.of_item(rec.session, trained, rec.ids, item_id)
     if user_id is not None:
-        subject.key = encoded(ids.user, user_id, "user_id")
+        subject.key = encoded(rec.ids.user, user_id, "user_id")
     ask = Ask(amt, cursor, filters, reranking, None, scenario, skip_default_scenario)
-    page = await service.recommend(
-        session, trained, signer, ids.item, reco_type="item_to_items", subject=subject, ask=ask
-    )
-    return _page(page)
+    return await rec.page(trained, "item_to_items", subject, ask)
 
 
 @router.post("/recommendation/items-properties/items/")
-async def item_properties_to_items(
-    body: ItemPropertiesQuery,
-    request: Request,
-    session: DataReader,
-    schema: ReadSchema,
-    ids: Ids,
-    signer: Signer,
-) -> ItemsPage:
+async def item_properties_to_items(body: ItemPropertiesQuery, rec: Recommending) -> ItemsPage:
     """Items like those holding the given property values."""
-    trained = await _model(session, request, schema)
-    subject = await service.of_properties(session, trained, body.item_properties)
-    ask = Ask(
-        body.amt,
-        body.cursor,
-        body.filters,
-        body.reranking,
-        None,
-        body.scenario,
-        body.skip_default_scenario,
-    )
-    page = await service.recommend(
-        session,
-        trained,
-        signer,
-        ids.item,
-        reco_type="item_properties_to_items",
-        subject=subject,
-        ask=ask,
-    )
-    return _page(page)
+    trained = await rec.model()
+    subject = await service.of_properties(rec.session, trained, body.item_properties)
+    return await rec.page(trained, "item_properties_to_items", subject, _asked(body))
 
 
 # --- user to items -------------------------------------------------------------------------
@@ -161,11 +174,7 @@ async def item_properties_to_items(
 @router.get("/recommendation/users/{user_id}/items/")
 async def user_to_items(
     user_id: UserId,
-    request: Request,
-    session: DataReader,
-    schema: ReadSchema,
-    ids: Ids,
-    signer: Signer,
+    rec: Recommending,
     amt: Amount = None,
     cursor: Cursor = None,
     filters: Filters = None,
@@ -175,207 +184,106 @@ async def user_to_items(
     skip_default_scenario: bool = False,
 ) -> ItemsPage:
     """Items for a user: by its factors, or by what it rated since the last training."""
-    trained = await _model(session, request, schema)
-    subject = await service.of_user(session, trained, ids, user_id, ())
+    trained = await rec.model()
+    subject = await service.of_user(rec.session, trained, rec.ids, user_id, ())
     ask = Ask(amt, cursor, filters, reranking, exclude_rated_items, scenario, skip_default_scenario)
-    page = await service.recommend(
-        session, trained, signer, ids.item, reco_type="profile_to_items", subject=subject, ask=ask
-    )
-    return _page(page)
+    return await rec.page(trained, "profile_to_items", subject, ask)
 
 
 @router.post("/recommendation/context-items/users/{user_id}/items/")
 async def user_to_items_with_context(
-    user_id: UserId,
-    body: ContextUserQuery,
-    request: Request,
-    session: DataReader,
-    schema: ReadSchema,
-    ids: Ids,
-    signer: Signer,
+    user_id: UserId, body: ContextUserQuery, rec: Recommending
 ) -> ItemsPage:
     """Items for a user who is looking at some items now."""
-    trained = await _model(session, request, schema)
-    context = service.context_items(trained, ids.item, body.context_items)
-    subject = await service.of_user(session, trained, ids, user_id, context)
+    trained = await rec.model()
+    context = service.context_items(trained, rec.ids.item, body.context_items)
+    subject = await service.of_user(rec.session, trained, rec.ids, user_id, context)
     subject.excluded = context
-    ask = Ask(
-        body.amt,
-        body.cursor,
-        body.filters,
-        body.reranking,
-        body.exclude_rated_items,
-        body.scenario,
-        body.skip_default_scenario,
-    )
-    page = await service.recommend(
-        session,
-        trained,
-        signer,
-        ids.item,
-        reco_type="profile_to_items_w_ctx_items",
-        subject=subject,
-        ask=ask,
-    )
-    return _page(page)
+    return await rec.page(trained, "profile_to_items_w_ctx_items", subject, _asked(body))
 
 
 @router.post("/recommendation/users-groups/items/")
-async def users_group_to_items(
-    body: UsersGroupQuery,
-    request: Request,
-    session: DataReader,
-    schema: ReadSchema,
-    ids: Ids,
-    signer: Signer,
-) -> ItemsPage:
+async def users_group_to_items(body: UsersGroupQuery, rec: Recommending) -> ItemsPage:
     """Items for a group of users (`consensus_factor` 0: on average; 1: for the least
     satisfied)."""
-    trained = await _model(session, request, schema)
-    subject = await service.of_users_group(session, trained, ids, body.users, body.consensus_factor)
-    ask = Ask(
-        body.amt,
-        body.cursor,
-        body.filters,
-        body.reranking,
-        None,
-        body.scenario,
-        body.skip_default_scenario,
+    trained = await rec.model()
+    subject = await service.of_users_group(
+        rec.session, trained, rec.ids, body.users, body.consensus_factor
     )
-    page = await service.recommend(
-        session,
-        trained,
-        signer,
-        ids.item,
-        reco_type="users_group_to_items",
-        subject=subject,
-        ask=ask,
-    )
-    return _page(page)
+    return await rec.page(trained, "users_group_to_items", subject, _asked(body))
 
 
 # --- anonymous sessions --------------------------------------------------------------------
 
 
 async def _session_subject(
-    session: TenantSession,
-    trained: Model,
-    ids: Ids,
-    sessions: SessionIds,
-    body: SessionQuery,
-    context: list[int],
+    rec: Recommender, trained: Model, sessions: SessionIds, body: SessionQuery, context: list[int]
 ) -> Subject:
     """A session's scores; its key (what an A/B split reads) the stored form of its user's
     id, else of its session's (by the database's session id type)."""
-    implied = await service.implied_ratings(session) if body.interactions else DEFAULT_RATINGS
-    ratings, interactions = body.ratings or [], body.interactions or []
-    subject = service.of_session(trained, ids, ratings, interactions, context, implied)
+    subject = await _given(rec, trained, body, context)
     if body.session_id is not None:
         subject.key = encoded(sessions.session, body.session_id, "session_id")
     if body.user_id is not None:
-        subject.key = encoded(ids.user, body.user_id, "user_id")
+        subject.key = encoded(rec.ids.user, body.user_id, "user_id")
     return subject
 
 
-def _session_ask(body: SessionQuery | ContextSessionQuery) -> Ask:
-    return Ask(
-        body.amt,
-        body.cursor,
-        body.filters,
-        body.reranking,
-        body.exclude_rated_items,
-        body.scenario,
-        body.skip_default_scenario,
-    )
+async def _given(
+    rec: Recommender,
+    trained: Model,
+    body: SessionQuery | SessionPropertiesQuery,
+    context: list[int] | tuple[()] = (),
+) -> Subject:
+    """The scores of the ratings and interactions a body sends."""
+    implied = await service.implied_ratings(rec.session) if body.interactions else DEFAULT_RATINGS
+    ratings, interactions = body.ratings or [], body.interactions or []
+    return service.of_session(trained, rec.ids, ratings, interactions, context, implied)
 
 
 @router.post("/recommendation/sessions/items/")
 async def session_to_items(
-    body: SessionQuery,
-    request: Request,
-    session: DataReader,
-    schema: ReadSchema,
-    ids: Ids,
-    sessions: SessionIds,
-    signer: Signer,
+    body: SessionQuery, rec: Recommending, sessions: SessionIds
 ) -> ItemsPage:
     """Items for an anonymous session, from the ratings or interactions sent."""
-    trained = await _model(session, request, schema)
-    subject = await _session_subject(session, trained, ids, sessions, body, [])
-    page = await service.recommend(
-        session,
-        trained,
-        signer,
-        ids.item,
-        reco_type="session_to_items",
-        subject=subject,
-        ask=_session_ask(body),
-    )
-    return _page(page)
+    trained = await rec.model()
+    subject = await _session_subject(rec, trained, sessions, body, [])
+    return await rec.page(trained, "session_to_items", subject, _asked(body))
 
 
 @router.post("/recommendation/context-items/sessions/items/")
 async def session_to_items_with_context(
-    body: ContextSessionQuery,
-    request: Request,
-    session: DataReader,
-    schema: ReadSchema,
-    ids: Ids,
-    sessions: SessionIds,
-    signer: Signer,
+    body: ContextSessionQuery, rec: Recommending, sessions: SessionIds
 ) -> ItemsPage:
     """Items for an anonymous session looking at some items now."""
-    trained = await _model(session, request, schema)
-    context = service.context_items(trained, ids.item, body.context_items)
-    subject = await _session_subject(session, trained, ids, sessions, body, context)
+    trained = await rec.model()
+    context = service.context_items(trained, rec.ids.item, body.context_items)
+    subject = await _session_subject(rec, trained, sessions, body, context)
     subject.excluded = context
-    page = await service.recommend(
-        session,
-        trained,
-        signer,
-        ids.item,
-        reco_type="session_to_items_w_ctx_items",
-        subject=subject,
-        ask=_session_ask(body),
-    )
-    return _page(page)
+    return await rec.page(trained, "session_to_items_w_ctx_items", subject, _asked(body))
 
 
 @router.post("/recommendation/generic/items/")
 async def generic_to_items(
-    body: GenericQuery,
-    request: Request,
-    session: DataReader,
-    schema: ReadSchema,
-    ids: Ids,
-    sessions: SessionIds,
-    signer: Signer,
+    body: GenericQuery, rec: Recommending, sessions: SessionIds
 ) -> ItemsPage:
     """Items for whatever is given: a user, else an item, else a session's data."""
-    trained = await _model(session, request, schema)
+    trained = await rec.model()
+    ids = rec.ids
     context = service.context_items(trained, ids.item, body.context_items or [])
     if body.user_id is not None:
         wire = str(ids.user.decode(encoded(ids.user, body.user_id, "user_id")))
-        subject = await service.of_user(session, trained, ids, wire, context)
+        subject = await service.of_user(rec.session, trained, ids, wire, context)
         reco_type = "profile_to_items"
     elif body.item_id is not None:
         wire = str(ids.item.decode(encoded(ids.item, body.item_id, "item_id")))
-        subject = await service.of_item(session, trained, ids, wire)
+        subject = await service.of_item(rec.session, trained, ids, wire)
         reco_type = "item_to_items"
     else:
-        subject = await _session_subject(session, trained, ids, sessions, body, context)
+        subject = await _session_subject(rec, trained, sessions, body, context)
         reco_type = "session_to_items"
     subject.excluded = [*subject.excluded, *context]
-    page = await service.recommend(
-        session,
-        trained,
-        signer,
-        ids.item,
-        reco_type=reco_type,
-        subject=subject,
-        ask=_session_ask(body),
-    )
-    return _page(page)
+    return await rec.page(trained, reco_type, subject, _asked(body))
 
 
 # --- item properties -----------------------------------------------------------------------
@@ -385,40 +293,35 @@ async def generic_to_items(
 async def user_to_item_properties(
     user_id: UserId,
     item_property_name: PropertyName,
-    request: Request,
-    session: DataReader,
-    schema: ReadSchema,
-    ids: Ids,
+    rec: Recommending,
     amt: Amount = None,
     filters: Filters = None,
     scenario: Scenario = None,
     skip_default_scenario: bool = False,
 ) -> PropertiesPage:
     """Values of an item property for a user: those its best items hold."""
-    trained = await _model(session, request, schema)
-    subject = await service.of_user(session, trained, ids, user_id, ())
+    trained = await rec.model()
+    subject = await service.of_user(rec.session, trained, rec.ids, user_id, ())
     values = await service.property_values(
-        session, trained, subject, item_property_name, amount=amt, asked_filters=filters
+        rec.session, trained, subject, item_property_name, amount=amt, asked_filters=filters
     )
     return PropertiesPage(properties=values)
 
 
 @router.post("/recommendation/sessions/items-properties/{item_property_name}/")
 async def session_to_item_properties(
-    item_property_name: PropertyName,
-    body: SessionPropertiesQuery,
-    request: Request,
-    session: DataReader,
-    schema: ReadSchema,
-    ids: Ids,
+    item_property_name: PropertyName, body: SessionPropertiesQuery, rec: Recommending
 ) -> PropertiesPage:
     """Values of an item property for an anonymous session."""
-    trained = await _model(session, request, schema)
-    implied = await service.implied_ratings(session) if body.interactions else DEFAULT_RATINGS
-    ratings, interactions = body.ratings or [], body.interactions or []
-    subject = service.of_session(trained, ids, ratings, interactions, implied=implied)
+    trained = await rec.model()
+    subject = await _given(rec, trained, body)
     values = await service.property_values(
-        session, trained, subject, item_property_name, amount=body.amt, asked_filters=body.filters
+        rec.session,
+        trained,
+        subject,
+        item_property_name,
+        amount=body.amt,
+        asked_filters=body.filters,
     )
     return PropertiesPage(properties=values)
 
