@@ -51,6 +51,7 @@ from tenantry.metrics import Metrics
 from tenantry.middleware import RequestContextMiddleware
 from tenantry.models.control import JobKind
 from tenantry.routing import body_limits
+from tenantry.traffic import Traffic
 
 
 @asynccontextmanager
@@ -69,6 +70,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         asyncio.create_task(listener.run(), name="auth-notices"),
         asyncio.create_task(last_used.run(), name="last-used"),
     ]
+    if app.state.traffic is not None:
+        tasks.append(asyncio.create_task(app.state.traffic.run(engine), name="traffic"))
     if app.state.metrics is not None:
         sampling = scrape.sample_pools_every(app.state.metrics, engine, lanes)
         tasks.append(asyncio.create_task(sampling, name="metrics-pools"))
@@ -100,6 +103,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 await task
         with suppress(Exception):
             await last_used.flush()
+        if app.state.traffic is not None:
+            with suppress(Exception):
+                await app.state.traffic.flush(engine)
         await lanes.dispose()
         await worker_engine.dispose()
         await engine.dispose()
@@ -126,6 +132,7 @@ class Tenantry(FastAPI):
             body_timeout=settings.body_timeout,
             trusted_hosts=settings.trusted_hosts,
             metrics=self.state.metrics,
+            traffic=self.state.traffic,
             larger_bodies=[
                 *body_limits(self.routes, settings),
                 (ADMIN_UPLOAD_PATH, settings.max_image_bytes + 64 * 1024),  # the form's fields
@@ -152,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics(databases=settings.metrics_databases) if settings.metrics else None
+    app.state.traffic = Traffic(settings.last_used_interval) if settings.metrics else None
     app.state.tokens = TokenService(
         settings.secret,
         [old.get_secret_value() for old in settings.previous_secret_keys],

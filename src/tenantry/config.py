@@ -123,7 +123,10 @@ class Settings(BaseSettings):
         "reach every process sooner, by NOTIFY.",
     )
     last_used_interval: float = Field(
-        default=30.0, gt=0, description="Seconds between writes of keys' `last_used_at`."
+        default=30.0,
+        gt=0,
+        description="Seconds between writes of keys' `last_used_at`, and of the requests' "
+        "traffic that the admin's dashboard charts.",
     )
 
     mail_sender: str = Field(

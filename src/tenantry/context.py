@@ -14,6 +14,7 @@ class RequestInfo:
     method: str
     path: str
     database_id: str | None = None
+    api_key_id: str | None = None  # the caller's, when it sent one
     rate_limit: "Usage | None" = None  # the API key's, once counted; sent in the headers
     control_connections: int = 0  # held now: at most one (`tenantry.db.sessions`)
 

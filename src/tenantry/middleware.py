@@ -26,6 +26,7 @@ from tenantry.errors import (
     problem_response,
 )
 from tenantry.metrics import Metrics
+from tenantry.traffic import Traffic
 
 logger = logging.getLogger("tenantry.request")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -83,9 +84,11 @@ class RequestContextMiddleware:
         body_timeout: float = 60.0,
         trusted_hosts: Collection[str] = (),
         metrics: Metrics | None = None,
+        traffic: Traffic | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
+        self.traffic = traffic
         self.max_body_bytes = max_body_bytes
         self.larger_bodies = larger_bodies
         self.body_timeout = body_timeout
@@ -184,6 +187,8 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             if self.metrics is not None:
                 self.metrics.request(info.method, _route(scope), status, info.database_id, elapsed)
+            if self.traffic is not None and info.database_id is not None:
+                self.traffic.record(info.database_id, info.api_key_id, status, elapsed)
             duration_ms = round(elapsed * 1000, 3)
             fields = {**_fields(info), "status": status, "duration_ms": duration_ms}
             logger.info("request", extra={"fields": fields})

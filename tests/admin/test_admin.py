@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.admin.sessions import COOKIE, hash_token
@@ -125,6 +125,24 @@ class TestLogin:
                 assert GENERIC in response.text
                 assert COOKIE not in response.cookies
 
+    async def test_logins_are_in_the_audit_trail_as_the_admin_s(
+        self, client: httpx.AsyncClient, browsers: Browsers
+    ) -> None:
+        registration = await ready_registration(client)
+        async with browsers() as browser:
+            refused = await browser.login(
+                registration.email, registration.database_id, "wrong password 123"
+            )
+            assert refused.status_code == 400
+            await logged_in(browser, registration)
+        trail = await client.get("/v1/audit/", headers=registration.bearer)
+        events = trail.json()["data"]
+        assert [(e["action"], e["channel"]) for e in events[:2]] == [
+            ("login", "admin"),
+            ("login.failed", "admin"),
+        ]
+        assert "wrong password 123" not in trail.text
+
     async def test_a_refused_login_keeps_what_was_typed_but_the_password(
         self, client: httpx.AsyncClient, browsers: Browsers
     ) -> None:
@@ -173,6 +191,39 @@ class TestHome:
         assert '<div class="h1 mb-0" id="count-rating">0</div>' in page
         assert 'href="/admin/space/list"' in page
         assert "template-space" not in page  # the operators' copies have their own menu
+
+    async def test_the_traffic_per_key_and_day(
+        self, app: FastAPI, client: httpx.AsyncClient, browsers: Browsers, engine: AsyncEngine
+    ) -> None:
+        registration = await ready_registration(client)
+        key = {"X-API-Key": registration.api_key}
+        for _ in range(4):
+            assert (await client.get("/v1/spaces", headers=key)).status_code == 200
+        missing = await client.get(f"/v1/spaces/{uuid.uuid4()}", headers=key)
+        assert missing.status_code == 404
+        await app.state.traffic.flush(app.state.engine)
+        async with browsers() as browser:
+            await logged_in(browser, registration)
+            page = (await browser.client.get("/admin/")).text
+        async with engine.connect() as connection:
+            requests, errors = (
+                await connection.execute(
+                    text(
+                        "SELECT sum(requests), sum(client_errors + server_errors) "
+                        "FROM tenantry.request_traffic WHERE database_id = :id"
+                    ),
+                    {"id": registration.database_id},
+                )
+            ).one()
+        assert requests >= 5
+        assert errors >= 1
+        assert f'<div class="h2 mb-0" id="traffic-requests">{requests:,}</div>' in page
+        assert f'<div class="h2 mb-0 text-red" id="traffic-errors">{errors:,}</div>' in page
+        assert 'id="latency-p50">≤ ' in page
+        assert page.count('class="traffic-chart"') == 3  # the database, its key, the organization
+        assert f"({registration.api_key[:12]}…)" in page
+        assert 'id="organization-databases"' in page  # the registration's account is root
+        assert " MB</div>" in page  # storage
 
 
 class TestSession:

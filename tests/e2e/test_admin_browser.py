@@ -1,6 +1,7 @@
 """The admin panel in a real browser (Debian's Chromium, driven by Playwright) against a
 real `tenantry serve`: log in picking the database, create, edit and delete a space with
-a background image, make an API key in the account's menu and use it, log out; another
+a background image, make an API key in the account's menu and use it, see its requests on
+the dashboard, log out; another
 organization's account reaches none of the first one's rows by changing URLs. Any
 request to another host fails the test. Screenshots of each step go to
 tests/e2e/artifacts/."""
@@ -33,6 +34,7 @@ def test_admin_panel(server: Server, browser: object, tmp_path: Path) -> None:
     from playwright.sync_api import Browser, Page, expect
 
     assert isinstance(browser, Browser)
+    server.env["TENANTRY_LAST_USED_INTERVAL"] = "0.5"  # the dashboard's counts, written soon
     server.start()
     base = server.url
     only_this_server = OnlyThisServer(base)
@@ -125,7 +127,21 @@ def test_admin_panel(server: Server, browser: object, tmp_path: Path) -> None:
     expect(live.locator(".response-col_description")).to_contain_text("first's own")
     page.screenshot(path=ARTIFACTS / "admin-9-docs-authorised.png", full_page=True)
 
+    # The dashboard counts the key's requests (one refused) once they are written.
+    assert requests.get(f"{base}/v1/spaces/{kept}x", headers=headers, timeout=5).status_code == 400
     page.goto(base + "/admin/")
+    for _ in range(20):
+        if page.locator("#traffic-keys").inner_text().count("from the browser"):
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    keys = page.locator("#traffic-keys")
+    expect(keys).to_contain_text("from the browser")
+    expect(page.locator("#traffic-errors")).not_to_have_text("0")
+    expect(page.locator("#traffic .traffic-chart").first).to_be_visible()
+    expect(page.locator("#organization-databases")).to_contain_text(first.body["database"]["name"])
+    page.screenshot(path=ARTIFACTS / "admin-9b-dashboard.png", full_page=True)
+
     page.locator("#account-menu").click()
     page.locator("#logout").click()
     expect(page.locator("#client")).to_be_visible()

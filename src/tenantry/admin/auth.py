@@ -56,7 +56,9 @@ class AdminAuth(AuthenticationBackend):
         if not email or not password or len(email) > 320 or len(password) > MAX_LENGTH:
             return await self._refuse(request, REFUSED)
         state = self.app.state
-        service = AuthService(state.tokens, self.settings, state.engine, state.frontend_login)
+        service = AuthService(
+            state.tokens, self.settings, state.engine, state.frontend_login, channel="admin"
+        )
         try:
             login = await service.login_individual(
                 email=email,

@@ -349,6 +349,7 @@ def _noted(context: AuthContext) -> AuthContext:
     info = current_request()
     if info is not None and context.database is not None:
         info.database_id = context.database.id  # for the log line and error bodies
+        info.api_key_id = context.api_key_id  # for the traffic per key
     return context
 
 

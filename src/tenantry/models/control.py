@@ -1,6 +1,6 @@
 """Control-plane tables, in schema `tenantry`."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -8,6 +8,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Identity,
@@ -21,7 +22,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenantry.db.base import ControlPlaneBase, Timestamps
@@ -341,3 +342,20 @@ class AuditEvent(ControlPlaneBase):
     database_id: Mapped[str | None] = mapped_column(String(22))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
+class RequestTraffic(ControlPlaneBase):
+    """Requests of a database with an API key (`""`: with an access token) on a day, and of
+    those the client and server errors, and the count per latency bucket
+    (`tenantry.traffic`). Control migration 0016."""
+
+    __tablename__ = "request_traffic"
+    __table_args__ = (Index("ix_request_traffic_day", "day"),)
+
+    database_id: Mapped[str] = mapped_column(String(22), primary_key=True)  # no key: batches
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    api_key_id: Mapped[str] = mapped_column(String(22), primary_key=True)
+    requests: Mapped[int] = mapped_column(BigInteger)
+    client_errors: Mapped[int] = mapped_column(BigInteger)
+    server_errors: Mapped[int] = mapped_column(BigInteger)
+    latency: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))

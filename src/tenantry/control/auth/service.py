@@ -94,11 +94,13 @@ class AuthService:
         settings: Settings,
         engine: AsyncEngine,
         frontend_login: FrontendLogin,
+        channel: str = "api",  # the door the audit trail names for logins: "api", "admin"
     ) -> None:
         self.tokens = tokens
         self.settings = settings
         self.engine = engine
         self.frontend_login = frontend_login
+        self.channel = channel
 
     async def register(
         self, *, email: str, password: str, organization_name: str | None, address: str
@@ -338,7 +340,7 @@ class AuthService:
         await audit.record(
             session,
             action,
-            actor=Actor("api", org_id=org_id, account_id=account_id, address=address),
+            actor=Actor(self.channel, org_id=org_id, account_id=account_id, address=address),
             target_type="account" if account else None,
             target_id=account_id,
             database_id=database.id if database else None,

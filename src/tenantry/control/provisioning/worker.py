@@ -12,13 +12,13 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import asyncpg
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from tenantry import idempotency
+from tenantry import idempotency, traffic
 from tenantry.control.provisioning import repository, service
 from tenantry.control.provisioning.repository import CHANNEL, ClaimedJob
 from tenantry.db.migrate import RECYCLE_AFTER, driver_connection
@@ -126,14 +126,15 @@ class Worker:
                 await connection.invalidate()
 
     async def _expire_idempotency(self, connection: AsyncConnection) -> None:
-        """Forget old Idempotency-Key answers and audit events older than their
-        retention, at most once per EXPIRY_INTERVAL."""
+        """Forget old Idempotency-Key answers, audit events and days of traffic older
+        than their retention, at most once per EXPIRY_INTERVAL."""
         if time.monotonic() - self._expired_at < EXPIRY_INTERVAL:
             return
         self._expired_at = time.monotonic()
         async with connection.begin():
             gone = await idempotency.expire(connection, self.idempotency_retention)
             events = await repository.expire_audit_events(connection, self.audit_retention)
+            await connection.execute(traffic.EXPIRE, {"before": date.today() - traffic.RETENTION})
         if gone:
             logger.info("idempotency records expired", extra={"fields": {"count": gone}})
         if events:
