@@ -117,6 +117,9 @@ class Worker:
                 for _ in range(RECYCLE_AFTER):
                     if _being_cancelled():  # a cancel that a library caught on the way
                         raise asyncio.CancelledError
+                    # Cleared before looking for work: a notice arriving while this loop
+                    # looks (or expires old rows) still wakes its sleep.
+                    self._wake.clear()
                     if await self.run_one(connection):
                         continue
                     if self.pool_size and await service.refill_pool(self.engine, self.pool_size):
@@ -141,8 +144,6 @@ class Worker:
             logger.info("audit events expired", extra={"fields": {"count": events}})
 
     async def _sleep(self, connection: AsyncConnection) -> None:
-        # Cleared before the query: a notice arriving while it runs still wakes the loop.
-        self._wake.clear()
         async with connection.begin():
             due_in = await repository.next_run_after(connection)
         timeout = IDLE_WAKEUP if due_in is None else min(IDLE_WAKEUP, max(0.0, due_in))
