@@ -29,6 +29,11 @@ from tests.utils.problems import assert_problem
 from tests.utils.sql import scalar, schema_exists, schema_of
 from tests.utils.worker import PausedWorker
 
+CURRENT_POOL_SCHEMAS = (
+    "SELECT count(*) FROM tenantry.schemas p JOIN tenantry.schemas t ON t.name = 'public' "
+    "WHERE p.kind = 'pool' AND p.template_generation = t.template_generation"
+)
+
 
 class TestSeedFlow:
     """Seed 004, endpoint by endpoint."""
@@ -65,6 +70,22 @@ class TestSeedFlow:
         assert {d["id"]: d["status"] for d in listed["databases"]}[db_id] == "pending"
         response = await client.get("/v1/spaces", headers=headers)
         assert_problem(response, 409, "DATABASE_NOT_READY")
+
+    @pytest.mark.usefixtures("template_rows")
+    async def test_a_database_is_ready_at_once_when_the_warm_pool_has_a_schema(
+        self, client: httpx.AsyncClient, engine: AsyncEngine
+    ) -> None:
+        org = await register(client)
+        deadline = asyncio.get_running_loop().time() + 20
+        while not await scalar(engine, CURRENT_POOL_SCHEMAS):
+            assert asyncio.get_running_loop().time() < deadline, "the pool was never filled"
+            await asyncio.sleep(0.05)
+        db_id, headers = await add_database(client, org)
+        status = (await client.get("/v1/databases/current/status/", headers=headers)).json()
+        assert status == {"status": "ready"}
+        jobs = "SELECT count(*) FROM tenantry.jobs WHERE database_id = :id"
+        assert await scalar(engine, jobs, id=db_id) == 0
+        assert await space_names(client, headers) == ["demo space", "second space"]
 
     async def test_list_pages(self, client: httpx.AsyncClient) -> None:
         org = await register(client)

@@ -280,3 +280,59 @@ class TestProvisioningTakesThePool:
         await add_space(driver, "public", "template's")
         schema = await provision(engine, driver)
         assert await spaces(driver, schema) == ["template's"]
+
+
+class TestANewDatabaseTakesACurrentPoolSchemaAtOnce:
+    """`take_pooled`, which `POST databases/` calls in its transaction: no job, no copy."""
+
+    async def test_a_current_one_is_renamed_in_the_callers_transaction(
+        self, engine: AsyncEngine, driver: asyncpg.Connection
+    ) -> None:
+        await add_space(driver, "public", "template's")
+        pooled = await pool_schema(engine, driver, await generation(driver))
+        await add_space(driver, f'"{pooled}"', "held")
+        schema = f"db_{secrets.token_hex(6)}"
+        async with driver.transaction():
+            assert await service.take_pooled(driver, schema)
+        assert await spaces(driver, schema) == ["held"]
+        assert await driver.fetch(POOL) == []
+        row = await driver.fetchrow("SELECT kind FROM tenantry.schemas WHERE name = $1", schema)
+        assert row["kind"] == "database"
+
+    @pytest.mark.parametrize("held", [None, -1])
+    async def test_an_outdated_one_is_left_to_the_job(
+        self, engine: AsyncEngine, driver: asyncpg.Connection, held: int | None
+    ) -> None:
+        await add_space(driver, "public", "template's")
+        pooled = await pool_schema(engine, driver, held)
+        async with driver.transaction():
+            assert not await service.take_pooled(driver, "db_never")
+        assert [name for name, _ in await driver.fetch(POOL)] == [pooled]
+
+    async def test_one_another_transaction_holds_is_skipped(
+        self, engine: AsyncEngine, driver: asyncpg.Connection
+    ) -> None:
+        current = await generation(driver)
+        pooled = await pool_schema(engine, driver, current)
+        async with engine.connect() as other:
+            holder = await driver_connection(other)
+            async with holder.transaction():
+                assert await service.take_pooled(holder, "db_first")
+                async with driver.transaction():
+                    assert not await service.take_pooled(driver, "db_second")
+        assert (
+            await driver.fetchval("SELECT count(*) FROM tenantry.schemas WHERE name = $1", pooled)
+            == 0
+        )
+
+    async def test_a_rollback_leaves_it_in_the_pool(
+        self, engine: AsyncEngine, driver: asyncpg.Connection
+    ) -> None:
+        pooled = await pool_schema(engine, driver, await generation(driver))
+        with suppress(RuntimeError):
+            async with driver.transaction():
+                assert await service.take_pooled(driver, "db_rolled_back")
+                raise RuntimeError("the database's insert failed")
+        assert [name for name, _ in await driver.fetch(POOL)] == [pooled]
+        exists = "SELECT 1 FROM pg_namespace WHERE nspname = $1"
+        assert await driver.fetchval(exists, pooled) == 1

@@ -18,6 +18,7 @@ from tenantry.db.migrate import head
 from tests.utils.factories import PASSWORD, unique_email
 from tests.utils.postgres import create_database, drop_database
 from tests.utils.server import Server, tenantry
+from tests.utils.worker import OUTDATE_POOL
 
 pytestmark = pytest.mark.slow
 PROVISION_POINTS = ["provision.locked", "provision.schema_ready", "provision.copied"]
@@ -108,6 +109,7 @@ def test_provisioning_survives_kill_9(
     base = {"TENANTRY_WARM_POOL_SIZE": pool}
     queued = _server(tmp_path, crash_env, servers, TENANTRY_WORKER="false", **base)
     queued.start()
+    fetch(crash_db, OUTDATE_POOL)  # a current pool schema would make it ready with no job
     body = _register(queued)
     queued.stop()
     database = body["database"]

@@ -42,6 +42,8 @@ SETTINGS = {
     "TENANTRY_REGISTRATION_LIMIT": f"{REGISTRATIONS}/hour",
     "TENANTRY_LOGIN_FAILURES_PER_ACCOUNT": str(LOGIN_FAILURES),
     "TENANTRY_AUTH_CACHE_TTL": "300",
+    # No warm pool: every new database is made by a job, the work the processes share.
+    "TENANTRY_WARM_POOL_SIZE": "0",
 }
 WRITERS = 6
 WRITES = 15  # per writer

@@ -31,7 +31,11 @@ def total(found: dict[str, list[tuple[dict[str, str], float]]], name: str, **lab
 
 @pytest.fixture
 def two_workers(server: Server) -> Server:
-    server.env |= {"TENANTRY_WORKERS": "2", "TENANTRY_METRICS_TOKEN": TOKEN}
+    server.env |= {
+        "TENANTRY_WORKERS": "2",
+        "TENANTRY_METRICS_TOKEN": TOKEN,
+        "TENANTRY_WARM_POOL_SIZE": "0",  # every database made by a job, which is timed
+    }
     server.start()
     return server
 

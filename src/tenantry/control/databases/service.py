@@ -1,5 +1,5 @@
-"""Databases of an organization: create (queued for provisioning), list, read, update,
-delete (the schema is dropped by a job). Services never commit."""
+"""Databases of an organization: create (from the warm pool, or queued for provisioning),
+list, read, update, delete (the schema is dropped by a job). Services never commit."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -10,10 +10,13 @@ from tenantry.auth.context import AuthContext
 from tenantry.auth.errors import NoDatabaseSelected
 from tenantry.control.databases import repository
 from tenantry.control.provisioning.repository import add_job
+from tenantry.control.provisioning.service import take_pooled
 from tenantry.db import schema_names
+from tenantry.db.migrate import driver_connection
 from tenantry.db.sessions import ControlSession, TenantSession
 from tenantry.errors import Conflict, NotFound
 from tenantry.ids import new_id
+from tenantry.kernel.enums import DatabaseStatus
 from tenantry.models.control import Database, JobKind
 
 SCHEMA_NAME_ATTEMPTS = 20
@@ -62,9 +65,13 @@ async def create(
     metadata: dict[str, Any] | None = None,
     schema_base: str | None = None,
 ) -> Database:
-    """Add a `pending` database and queue its provisioning."""
+    """Add a database: `ready` at once when the warm pool has a current schema to rename
+    to it, else `pending` with its provisioning queued."""
     schema_name = await _check_names(session, org_id, name, schema_base or name)
+    driver = await driver_connection(await session.connection())
+    ready = await take_pooled(driver, schema_name)
     database = Database(
+        status=DatabaseStatus.READY if ready else DatabaseStatus.PENDING,
         id=new_id(),
         org_id=org_id,
         name=name,
@@ -82,7 +89,8 @@ async def create(
         await session.flush()
     except IntegrityError as error:  # a concurrent create took the name; all rolls back
         raise DuplicatedDatabaseName(name) from error
-    await add_job(session, JobKind.PROVISION, database.schema_name, database.id)
+    if not ready:
+        await add_job(session, JobKind.PROVISION, database.schema_name, database.id)
     return database
 
 

@@ -126,6 +126,24 @@ FOR UPDATE OF d
 """  # noqa: S608  (our names)
 
 
+# The oldest free pool schema at head holding the template's current rows, locked.
+CURRENT_POOL_SCHEMA = f"""
+SELECT p.name FROM tenantry.schemas AS p
+JOIN tenantry.schemas AS t ON t.name = '{TEMPLATE_SCHEMA}' AND t.version = $1
+WHERE p.kind = '{SchemaKind.POOL}' AND p.version = $1
+  AND p.template_generation = t.template_generation
+ORDER BY p.created_at LIMIT 1
+FOR UPDATE OF p SKIP LOCKED
+"""  # noqa: S608  (our names)
+
+
+async def claim_current_pool_schema(driver: asyncpg.Connection, version: str) -> str | None:
+    """A pool schema that a new database can take as it is (at `version`, the template's
+    rows as they are now); other transactions skip it until this one ends. None if none."""
+    name: str | None = await driver.fetchval(CURRENT_POOL_SCHEMA, version)
+    return name
+
+
 async def find_for_provisioning(
     driver: asyncpg.Connection, database_id: str, version: str
 ) -> Found | None:
@@ -203,12 +221,15 @@ async def pool_size(driver: asyncpg.Connection, version: str) -> int:
     return count
 
 
-async def try_lock_pool(driver: asyncpg.Connection) -> bool:
-    """One refiller at a time, across processes, for this transaction."""
-    locked: bool = await driver.fetchval(
-        "SELECT pg_try_advisory_xact_lock(hashtextextended('tenantry.pool', 0))"
-    )
-    return locked
+async def try_lock_pool(driver: asyncpg.Connection, refillers: int) -> bool:
+    """One of at most `refillers` at a time, across processes, for this transaction."""
+    for slot in range(refillers):
+        locked: bool = await driver.fetchval(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended('tenantry.pool', $1))", slot
+        )
+        if locked:
+            return True
+    return False
 
 
 async def expire_audit_events(connection: AsyncConnection, retention: timedelta) -> int:

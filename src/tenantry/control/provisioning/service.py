@@ -23,6 +23,10 @@ from tenantry.kernel.enums import DatabaseStatus
 from tenantry.models.control import SchemaKind
 
 POOL_PREFIX = "pool_"
+# Pool schemas made at once, across processes: PostgreSQL makes each on a core of its own,
+# so a burst of creations drains the pool half as fast. Two refillers that both find the
+# pool one short may leave it one over its size.
+REFILLERS = 2
 
 
 class ProvisioningError(Exception):
@@ -73,6 +77,17 @@ def rename_pool_schema_sql(pooled: str, schema: str) -> str:
     )
 
 
+async def take_pooled(driver: asyncpg.Connection, schema: str) -> bool:
+    """Rename a pool schema that is current (at head, the template's rows as they are now)
+    to `schema`, in the caller's transaction: the new database is ready as it commits, with
+    no job. False when the pool holds no such schema (then a job provisions it)."""
+    pooled = await repository.claim_current_pool_schema(driver, head("tenant"))
+    if pooled is None:
+        return False
+    await driver.execute(rename_pool_schema_sql(pooled, schema))
+    return True
+
+
 async def provision(driver: asyncpg.Connection, job: ClaimedJob) -> None:
     """Make the job's database ready and end the job, inside the caller's transaction."""
     assert job.database_id is not None
@@ -118,7 +133,7 @@ async def refill_pool(engine: AsyncEngine, size: int) -> bool:
     holding them) if the pool holds fewer than `size`.
 
     Returns True when it did (call again), False when there was nothing to do, the template
-    is not at head, or another process is refilling.
+    is not at head, or `REFILLERS` others (in any process) are refilling.
     """
     async with engine.connect() as connection:
         driver = await driver_connection(connection)
@@ -127,7 +142,7 @@ async def refill_pool(engine: AsyncEngine, size: int) -> bool:
 
 
 async def _refill_one(driver: asyncpg.Connection, size: int) -> bool:
-    if not await repository.try_lock_pool(driver):
+    if not await repository.try_lock_pool(driver, REFILLERS):
         return False
     version = head("tenant")
     template = await repository.template(driver)
