@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tenantry.data.recommendations.cache import ModelCache
-from tenantry.data.recommendations.engine import Matrix, Model, ranked, train
+from tenantry.data.recommendations.engine import Matrix, Model, leading_scores, ranked, train
 
 GROUPS = 3
 PER_GROUP = 20
@@ -47,8 +47,26 @@ class TestItemPages:
             assert len(neighbours) > 0
             assert item not in neighbours.tolist()
             top = ranked(model.for_item(item), 10, np.asarray([item])).tolist()
-            assert set(top) <= set(neighbours.tolist())  # ties among them: by the fold-in
+            assert top == neighbours.tolist()[:10]
             assert all(other // PER_GROUP == item // PER_GROUP for other in top)
+
+    def test_the_head_of_a_page_needs_no_scoring(self, model: Model) -> None:
+        """The scores the full ranking gives the neighbours are `leading_scores` in
+        `neighbours_of`'s order, which the service answers from without scoring."""
+        for item in range(0, GROUPS * PER_GROUP, 7):
+            neighbours = model.neighbours_of(item)
+            scores = model.for_item(item)
+            np.testing.assert_array_equal(scores[neighbours], leading_scores(len(neighbours)))
+            others = np.setdiff1d(np.arange(len(scores)), neighbours)
+            assert scores[others].max() <= 1
+
+    def test_neighbours_by_co_consumption_then_popularity(self, model: Model) -> None:
+        assert model.neighbours is not None
+        for item in range(GROUPS * PER_GROUP):
+            row = model.neighbours.getrow(item).toarray()[0]
+            order = model.neighbours_of(item).tolist()
+            keys = [(-row[other], -model.popularity[other], other) for other in order]
+            assert keys == sorted(keys)
 
     def test_an_item_no_one_shares_is_ranked_by_its_fold_in(self, model: Model) -> None:
         lonely = Model(

@@ -201,28 +201,34 @@ class Model:
         return scores + TIES * self.unit_popularity
 
     def for_item(self, item: int) -> Floats:
-        """Scores for an item page: the item's neighbours first, the most co-consumed first,
-        then every other item by the item's fold-in."""
+        """Scores for an item page: the item's neighbours first, in `neighbours_of`'s order
+        (scores `leading_scores`, above 1), then every other item by the item's fold-in
+        (scaled to [0, 1])."""
         scores = scaled(self.for_items([item]))
-        if self.neighbours is not None:
-            start, end = self.neighbours.indptr[item], self.neighbours.indptr[item + 1]
-            similarity = self.neighbours.data[start:end]
-            if len(similarity):
-                found = self.neighbours.indices[start:end]
-                scores[found] = 1 + scores[found] * TIES + similarity / similarity.max()
+        ahead = self.neighbours_of(item)
+        scores[ahead] = leading_scores(len(ahead))
         return scores
 
     def neighbours_of(self, item: int) -> Indices:
-        """The item's neighbours, the most co-consumed first (none without the model)."""
+        """The item's neighbours, the most co-consumed first, among those alike the most
+        popular first, then by index (none without the model): the head of its page, known
+        without scoring every item."""
         if self.neighbours is None:
             return np.empty(0, dtype=np.intp)
         start, end = self.neighbours.indptr[item], self.neighbours.indptr[item + 1]
-        order = np.argsort(-self.neighbours.data[start:end], kind="stable")
-        found: Indices = self.neighbours.indices[start:end][order].astype(np.intp)
-        return found
+        found = self.neighbours.indices[start:end]
+        order = np.lexsort((found, -self.popularity[found], -self.neighbours.data[start:end]))
+        ordered: Indices = found[order].astype(np.intp)
+        return ordered
 
     def popular(self) -> Floats:
         return self.unit_popularity.copy()
+
+
+def leading_scores(count: int) -> Floats:
+    """The scores of `count` items that lead a ranking in their order: from 2 down to just
+    above 1, each apart (any other score is at most 1)."""
+    return (2 - np.arange(count, dtype=np.float32) / max(count, 1)).astype(np.float32)
 
 
 def scaled(scores: Floats) -> Floats:

@@ -15,7 +15,7 @@ reference names it), never an empty list.
 
 import asyncio
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,14 @@ from tenantry.data.flexible_ids import IdCodec
 from tenantry.data.pagination import Cursors, InvalidCursor
 from tenantry.data.recommendations import filters, repository, reranking
 from tenantry.data.recommendations.cache import ModelCache
-from tenantry.data.recommendations.engine import Floats, Indices, Model, ranked, scaled
+from tenantry.data.recommendations.engine import (
+    Floats,
+    Indices,
+    Model,
+    leading_scores,
+    ranked,
+    scaled,
+)
 from tenantry.data.recommendations.scenarios import service as scenarios
 from tenantry.data.recommendations.training import (
     DEFAULT_RATING,
@@ -92,13 +99,22 @@ class Ask:
 
 @dataclass
 class Subject:
-    """Whom (or what) a ranking is for: scores, what it excludes, what scenarios read."""
+    """Whom (or what) a ranking is for: every item's score (given, or scored by a function
+    the first time they are read), the items known to lead the ranking in order without
+    scoring the others (an item page's neighbours), what it excludes, what scenarios read."""
 
-    scores: Floats
+    _scores: Floats | Callable[[], Floats]
     excluded: list[int] = field(default_factory=list)
     rated: list[int] = field(default_factory=list)
     key: bytes | None = None  # the user's or session's stored id
     item: bytes | None = None  # the source item's
+    leading: Indices | None = None  # scored `leading_scores`, ahead of every other item
+
+    @property
+    def scores(self) -> Floats:
+        if callable(self._scores):
+            self._scores = self._scores()
+        return self._scores
 
 
 @dataclass(frozen=True)
@@ -157,7 +173,12 @@ async def of_item(session: TenantSession, trained: Model, ids: IdCodecs, item_id
         if not await _exists(session, ITEMS.table, key):
             raise ITEMS.missing(ids.item.decode(key))
         return Subject(trained.popular(), item=key)
-    return Subject(trained.for_item(index), excluded=[index], item=key)
+    return Subject(
+        lambda: trained.for_item(index),
+        excluded=[index],
+        item=key,
+        leading=trained.neighbours_of(index),
+    )
 
 
 def of_session(
@@ -273,7 +294,12 @@ async def recommend(
     offset = _offset(cursors, scope, ask.cursor)
     excluded = [*subject.excluded, *(subject.rated if rules.exclude_rated_items else [])]
     wanted = offset + amount + 1
-    chosen, scores = await _candidates(session, trained, subject.scores, excluded, typed, wanted)
+    found = None
+    if subject.leading is not None and not typed:
+        found = await _leading(session, trained, subject.leading, excluded, wanted)
+    if found is None:
+        found = await _candidates(session, trained, subject.scores, excluded, typed, wanted)
+    chosen, scores = found
     ids = [trained.items[i] for i in chosen]
     if rules.reranking:
         ids = await reranking.rerank(session, rules.reranking, ids, scores, limit=wanted)
@@ -309,6 +335,29 @@ async def _candidates(
         size *= WIDEN
     chosen = chosen[:wanted]
     return chosen, [float(scores[i]) for i in chosen]
+
+
+async def _leading(
+    session: TenantSession,
+    trained: Model,
+    leading: Indices,
+    excluded: Sequence[int],
+    wanted: int,
+) -> tuple[list[int], list[float]] | None:
+    """What `_candidates` would choose, when the subject's leading items hold `wanted` once
+    the excluded and the deleted are left out: the others are never scored. None when they
+    do not hold that many."""
+    blocked = set(excluded)
+    ahead = [index for index in leading.tolist() if index not in blocked]
+    if len(ahead) < wanted:
+        return None
+    kept = await repository.existing(session, [trained.items[i] for i in ahead])
+    chosen = [i for i in ahead if trained.items[i] in kept][:wanted]
+    if len(chosen) < wanted:
+        return None
+    scores = leading_scores(len(leading))
+    position = {index: place for place, index in enumerate(leading.tolist())}
+    return chosen, [float(scores[position[i]]) for i in chosen]
 
 
 def _offset(cursors: Cursors, scope: str, cursor: str | None) -> int:
