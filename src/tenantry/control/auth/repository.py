@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tenantry.auth.context import DatabaseRef
@@ -73,7 +73,19 @@ async def claim_refresh_token(
     )
 
 
+async def lock_family(session: ControlSession, family_id: str) -> None:
+    """Take a login family's turn, until the transaction ends: its refreshes and its
+    revocations run one at a time. Without it, refreshes racing on one token deadlocked: a
+    loser's failed claim keeps the token's row locked (PostgreSQL locks the row's new
+    version before finding it no longer matches), while another loser, revoking the family,
+    waits for that row."""
+    family = literal("tenantry.family:") + family_id
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(family, 0))))
+
+
 async def revoke_family(session: ControlSession, family_id: str, now: datetime) -> None:
+    """End every refresh token of a login, in the family's turn."""
+    await lock_family(session, family_id)
     await session.execute(
         update(RefreshToken)
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))

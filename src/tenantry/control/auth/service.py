@@ -211,6 +211,7 @@ class AuthService:
             raise InvalidCredentials("The refresh token is not valid.") from error
         now = self.tokens.clock()
         async with detached_session(self.engine) as session:
+            await repository.lock_family(session, claims.family_id)
             used = await repository.claim_refresh_token(
                 session, claims.jti, api_keys.hash_key(refresh_token), now
             )
